@@ -1,0 +1,457 @@
+package io.sparkdl.classification;
+
+import io.sparkdl.backend.Nd4jBackend;
+import io.sparkdl.image.ImageCodec;
+import io.sparkdl.image.ImageStruct;
+import io.sparkdl.io.SparkMLInternals;
+import io.sparkdl.nn.NetworkSpec;
+import io.sparkdl.param.SharedParams;
+import io.sparkdl.train.ImageBlock;
+import io.sparkdl.train.ParameterAveraging;
+import io.sparkdl.train.TrainingJob;
+import io.sparkdl.train.TrainingResult;
+import io.sparkdl.train.TrainingStrategy;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.attribute.Attribute;
+import org.apache.spark.ml.attribute.NominalAttribute;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StringType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.LongAccumulator;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+import static org.apache.spark.sql.functions.col;
+
+/**
+ * Trains a CNN image classifier by data-parallel parameter averaging across executors.
+ *
+ * <p>Input: an image struct column ({@link io.sparkdl.image.ImageDecoder} output or Spark's image
+ * source) and a label column of strings (class names) or non-negative integers (class indices).
+ * Images whose size or channel count differs from the network input are converted once, when the
+ * training blocks are built. Rows with a null image or label (undecodable files) are skipped and
+ * counted in the log.
+ */
+public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWritable {
+    private static final Logger LOG = LoggerFactory.getLogger(CnnClassifier.class);
+
+    private final String uid;
+    private final Param<String> featuresCol;
+    private final Param<String> labelCol;
+    private final Param<String> predictionCol;
+    private final Param<String> probabilityCol;
+    private final Param<String> rawPredictionCol;
+    private final Param<String> predictedLabelCol;
+    private final Param<String> arch;
+    private final IntParam imageHeight;
+    private final IntParam imageWidth;
+    private final IntParam imageChannels;
+    private final IntParam epochs;
+    private final IntParam batchSize;
+    private final Param<String> updater;
+    private final DoubleParam learningRate;
+    private final DoubleParam momentum;
+    private final DoubleParam l2;
+    private final LongParam seed;
+    private final IntParam numWorkers;
+    private final IntParam averagingFrequency;
+    private final DoubleParam validationFraction;
+    private final IntParam trainAccuracySample;
+
+    public CnnClassifier() {
+        this(Identifiable$.MODULE$.randomUID("cnn"));
+    }
+
+    public CnnClassifier(String uid) {
+        this.uid = uid;
+        featuresCol = SharedParams.column(this, "featuresCol", "Image struct column to learn from.");
+        labelCol = SharedParams.column(this, "labelCol", "Label column: class names (string) or indices (integer).");
+        predictionCol = SharedParams.column(this, "predictionCol", "Predicted class index column.");
+        probabilityCol = SharedParams.column(this, "probabilityCol", "Class probability vector column.");
+        rawPredictionCol = SharedParams.column(this, "rawPredictionCol", "Log-probability vector column.");
+        predictedLabelCol = SharedParams.column(this, "predictedLabelCol", "Predicted class name column.");
+        arch = new Param<>(this, "arch", "Network: a built-in name (" + String.join(", ", NetworkSpec.builtIns())
+                + ") or a JSON layer spec.", SharedParams.<String>validator(CnnClassifier::validArch));
+        imageHeight = new IntParam(this, "imageHeight", "Network input height; 0 takes it from the arch, else the data.",
+                SharedParams.<Object>validator(v -> (Integer) v >= 0));
+        imageWidth = new IntParam(this, "imageWidth", "Network input width; 0 takes it from the arch, else the data.",
+                SharedParams.<Object>validator(v -> (Integer) v >= 0));
+        imageChannels = new IntParam(this, "imageChannels",
+                "Network input channels (1 gray, 3 RGB); 0 takes it from the arch, else the data.",
+                SharedParams.<Object>validator(v -> (Integer) v == 0 || (Integer) v == 1 || (Integer) v == 3));
+        epochs = new IntParam(this, "epochs", "Passes over the training data (>= 1).",
+                SharedParams.<Object>validator(v -> (Integer) v >= 1));
+        batchSize = new IntParam(this, "batchSize", "Minibatch size per worker (>= 1).",
+                SharedParams.<Object>validator(v -> (Integer) v >= 1));
+        updater = SharedParams.choice(this, "updater", "Optimiser.", "sgd", "momentum", "nesterov", "adam");
+        learningRate = new DoubleParam(this, "learningRate", "Learning rate (> 0).",
+                SharedParams.<Object>validator(v -> (Double) v > 0 && !Double.isInfinite((Double) v)));
+        momentum = new DoubleParam(this, "momentum", "Momentum for updater momentum or nesterov, in [0, 1).",
+                SharedParams.<Object>validator(v -> (Double) v >= 0 && (Double) v < 1));
+        l2 = new DoubleParam(this, "l2", "L2 regularisation coefficient (>= 0).",
+                SharedParams.<Object>validator(v -> (Double) v >= 0));
+        seed = new LongParam(this, "seed", "Random seed for weights, shuffling and the validation split.");
+        numWorkers = new IntParam(this, "numWorkers",
+                "Data-parallel workers (partitions trained side by side); 0 uses the cluster's default parallelism.",
+                SharedParams.<Object>validator(v -> (Integer) v >= 0));
+        averagingFrequency = new IntParam(this, "averagingFrequency",
+                "Minibatches each worker fits between two parameter averagings (>= 1).",
+                SharedParams.<Object>validator(v -> (Integer) v >= 1));
+        validationFraction = new DoubleParam(this, "validationFraction",
+                "Fraction of the data held out to report validation accuracy each epoch, in [0, 1).",
+                SharedParams.<Object>validator(v -> (Double) v >= 0 && (Double) v < 1));
+        trainAccuracySample = new IntParam(this, "trainAccuracySample",
+                "Training images used to measure train accuracy after each epoch (>= 1).",
+                SharedParams.<Object>validator(v -> (Integer) v >= 1));
+        setDefault(featuresCol, "image");
+        setDefault(labelCol, "label");
+        setDefault(predictionCol, "prediction");
+        setDefault(probabilityCol, "probability");
+        setDefault(rawPredictionCol, "rawPrediction");
+        setDefault(predictedLabelCol, "predictedLabel");
+        setDefault(arch, "lenet");
+        setDefault(imageHeight, 0);
+        setDefault(imageWidth, 0);
+        setDefault(imageChannels, 0);
+        setDefault(epochs, 3);
+        setDefault(batchSize, 64);
+        setDefault(updater, "adam");
+        setDefault(learningRate, 1e-3);
+        setDefault(momentum, 0.9);
+        setDefault(l2, 0.0);
+        setDefault(seed, 42L);
+        setDefault(numWorkers, 0);
+        setDefault(averagingFrequency, 5);
+        setDefault(validationFraction, 0.0);
+        setDefault(trainAccuracySample, 10_000);
+    }
+
+    private static boolean validArch(String a) {
+        try {
+            NetworkSpec.parse(a);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    public Param<String> featuresCol() { return featuresCol; }
+    public Param<String> labelCol() { return labelCol; }
+    public Param<String> predictionCol() { return predictionCol; }
+    public Param<String> probabilityCol() { return probabilityCol; }
+    public Param<String> rawPredictionCol() { return rawPredictionCol; }
+    public Param<String> predictedLabelCol() { return predictedLabelCol; }
+    public Param<String> arch() { return arch; }
+    public IntParam imageHeight() { return imageHeight; }
+    public IntParam imageWidth() { return imageWidth; }
+    public IntParam imageChannels() { return imageChannels; }
+    public IntParam epochs() { return epochs; }
+    public IntParam batchSize() { return batchSize; }
+    public Param<String> updater() { return updater; }
+    public DoubleParam learningRate() { return learningRate; }
+    public DoubleParam momentum() { return momentum; }
+    public DoubleParam l2() { return l2; }
+    public LongParam seed() { return seed; }
+    public IntParam numWorkers() { return numWorkers; }
+    public IntParam averagingFrequency() { return averagingFrequency; }
+    public DoubleParam validationFraction() { return validationFraction; }
+    public IntParam trainAccuracySample() { return trainAccuracySample; }
+
+    public String getFeaturesCol() { return $(featuresCol); }
+    public String getLabelCol() { return $(labelCol); }
+    public String getArch() { return $(arch); }
+    public int getImageHeight() { return (Integer) $(imageHeight); }
+    public int getImageWidth() { return (Integer) $(imageWidth); }
+    public int getImageChannels() { return (Integer) $(imageChannels); }
+    public int getEpochs() { return (Integer) $(epochs); }
+    public int getBatchSize() { return (Integer) $(batchSize); }
+    public String getUpdater() { return $(updater); }
+    public double getLearningRate() { return (Double) $(learningRate); }
+    public double getMomentum() { return (Double) $(momentum); }
+    public double getL2() { return (Double) $(l2); }
+    public long getSeed() { return (Long) $(seed); }
+    public int getNumWorkers() { return (Integer) $(numWorkers); }
+    public int getAveragingFrequency() { return (Integer) $(averagingFrequency); }
+    public double getValidationFraction() { return (Double) $(validationFraction); }
+    public int getTrainAccuracySample() { return (Integer) $(trainAccuracySample); }
+
+    public CnnClassifier setFeaturesCol(String v) { set(featuresCol, v); return this; }
+    public CnnClassifier setLabelCol(String v) { set(labelCol, v); return this; }
+    public CnnClassifier setPredictionCol(String v) { set(predictionCol, v); return this; }
+    public CnnClassifier setProbabilityCol(String v) { set(probabilityCol, v); return this; }
+    public CnnClassifier setRawPredictionCol(String v) { set(rawPredictionCol, v); return this; }
+    public CnnClassifier setPredictedLabelCol(String v) { set(predictedLabelCol, v); return this; }
+    public CnnClassifier setArch(String v) { set(arch, v); return this; }
+    public CnnClassifier setImageHeight(int v) { set(imageHeight, v); return this; }
+    public CnnClassifier setImageWidth(int v) { set(imageWidth, v); return this; }
+    public CnnClassifier setImageChannels(int v) { set(imageChannels, v); return this; }
+    public CnnClassifier setEpochs(int v) { set(epochs, v); return this; }
+    public CnnClassifier setBatchSize(int v) { set(batchSize, v); return this; }
+    public CnnClassifier setUpdater(String v) { set(updater, v); return this; }
+    public CnnClassifier setLearningRate(double v) { set(learningRate, v); return this; }
+    public CnnClassifier setMomentum(double v) { set(momentum, v); return this; }
+    public CnnClassifier setL2(double v) { set(l2, v); return this; }
+    public CnnClassifier setSeed(long v) { set(seed, v); return this; }
+    public CnnClassifier setNumWorkers(int v) { set(numWorkers, v); return this; }
+    public CnnClassifier setAveragingFrequency(int v) { set(averagingFrequency, v); return this; }
+    public CnnClassifier setValidationFraction(double v) { set(validationFraction, v); return this; }
+    public CnnClassifier setTrainAccuracySample(int v) { set(trainAccuracySample, v); return this; }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        StructField f = SharedParams.requireColumn(schema, getFeaturesCol(), "Features");
+        if (!ImageStruct.isImageStruct(f.dataType())) {
+            throw new IllegalArgumentException("Column " + getFeaturesCol()
+                    + " must be of type image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
+        }
+        StructField l = SharedParams.requireColumn(schema, getLabelCol(), "Label");
+        DataType lt = l.dataType();
+        if (!(lt instanceof StringType) && !(lt instanceof NumericType)) {
+            throw new IllegalArgumentException("Column " + getLabelCol()
+                    + " must be of type string or numeric but was " + lt.simpleString());
+        }
+        if ((getImageHeight() == 0) != (getImageWidth() == 0)) {
+            throw new IllegalArgumentException("CnnClassifier: imageHeight and imageWidth must both be set or both be 0, but were "
+                    + getImageHeight() + " and " + getImageWidth());
+        }
+        return CnnClassifierModel.outputSchema(schema, this);
+    }
+
+    @Override
+    public CnnClassifierModel fit(Dataset<?> dataset) {
+        transformSchema(dataset.schema());
+        Nd4jBackend.init();
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext());
+        Dataset<Row> data = dataset.toDF().select(col(getFeaturesCol()), col(getLabelCol()));
+        String[] labels = labelNames(dataset);
+        NetworkSpec spec = NetworkSpec.parse(getArch());
+        int[] shape = inputShape(spec, data);
+        int workers = getNumWorkers() > 0 ? getNumWorkers() : sc.defaultParallelism();
+        LOG.info("CnnClassifier {}: arch {}, input {}x{}x{}, {} classes, {} workers, {} epochs, batch {}, {} lr {}",
+                uid, spec.name(), shape[0], shape[1], shape[2], labels.length, workers, getEpochs(), getBatchSize(),
+                getUpdater(), getLearningRate());
+
+        MultiLayerConfiguration conf = spec.toConfiguration(shape[0], shape[1], shape[2], labels.length,
+                new NetworkSpec.Settings(getUpdater(), getLearningRate(), getMomentum(), getL2(), getSeed()));
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+
+        LongAccumulator skipped = sc.sc().longAccumulator("spark-dl skipped rows");
+        Dataset<Row> trainRows = data;
+        Dataset<Row> valRows = null;
+        if (getValidationFraction() > 0) {
+            Dataset<Row>[] split = data.randomSplit(new double[]{1 - getValidationFraction(), getValidationFraction()},
+                    getSeed());
+            trainRows = split[0];
+            valRows = split[1];
+        }
+        LabelEncoder encoder = new LabelEncoder(labels, data.schema().apply(1).dataType() instanceof StringType,
+                getLabelCol());
+        JavaRDD<ImageBlock> train = toBlocks(trainRows, workers, shape, encoder, skipped)
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<ImageBlock> val = valRows == null ? null
+                : toBlocks(valRows, workers, shape, encoder, skipped).persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            TrainingStrategy strategy = new ParameterAveraging(getAveragingFrequency(), 2);
+            List<io.sparkdl.train.EpochStats> history = new ArrayList<>();
+            TrainingJob job = new TrainingJob(sc, conf.toJson(), net.params().toFloatVector(), null, train, val,
+                    labels.length, getEpochs(), getBatchSize(), getSeed(), getTrainAccuracySample(), st -> {
+                if (history.isEmpty() && skipped.value() > 0) {
+                    LOG.warn("CnnClassifier skipped {} rows with no image or no label (undecodable files?)",
+                            skipped.value());
+                }
+                history.add(st);
+                LOG.info("CnnClassifier {} {}", uid, st);
+            });
+            TrainingResult result = strategy.train(job);
+            net.setParams(Nd4j.createFromArray(result.params()).reshape(1, result.params().length));
+            if (result.updaterState() != null && net.getUpdater().getStateViewArray() != null) {
+                net.getUpdater().getStateViewArray().assign(
+                        Nd4j.createFromArray(result.updaterState()).reshape(net.getUpdater().getStateViewArray().shape()));
+            }
+            CnnClassifierModel model = new CnnClassifierModel(uid, labels, net, shape,
+                    new CnnTrainingSummary(result.history(), skipped.value(), strategy.describe(), workers));
+            copyValues(model, ParamMap.empty());
+            model.setParent(this);
+            return model;
+        } finally {
+            train.unpersist(false);
+            if (val != null) {
+                val.unpersist(false);
+            }
+        }
+    }
+
+    /** Class names: distinct strings sorted, nominal metadata, or "0".."max" for numeric labels. */
+    private String[] labelNames(Dataset<?> dataset) {
+        StructField f = dataset.schema().apply(getLabelCol());
+        Dataset<Row> labels = dataset.toDF().select(col(getLabelCol())).where(col(getLabelCol()).isNotNull());
+        String[] names;
+        if (f.dataType() instanceof StringType) {
+            names = labels.distinct().as(org.apache.spark.sql.Encoders.STRING()).collectAsList()
+                    .stream().sorted().toArray(String[]::new);
+        } else {
+            Attribute attr = Attribute.fromStructField(f);
+            if (attr instanceof NominalAttribute nom && nom.values().isDefined()) {
+                names = nom.values().get();
+            } else {
+                Row r = labels.agg(org.apache.spark.sql.functions.min(col(getLabelCol())),
+                        org.apache.spark.sql.functions.max(col(getLabelCol()))).first();
+                if (r.isNullAt(0)) {
+                    names = new String[0];
+                } else {
+                    double min = ((Number) r.get(0)).doubleValue();
+                    double max = ((Number) r.get(1)).doubleValue();
+                    if (min < 0 || max != Math.rint(max) || max > 100_000) {
+                        throw new IllegalArgumentException("Numeric labels in column " + getLabelCol()
+                                + " must be class indices 0, 1, 2, ... but range from " + min + " to " + max);
+                    }
+                    names = new String[(int) max + 1];
+                    for (int i = 0; i < names.length; i++) {
+                        names[i] = Integer.toString(i);
+                    }
+                }
+            }
+        }
+        if (names.length < 2) {
+            throw new IllegalArgumentException("CnnClassifier needs at least 2 classes in column " + getLabelCol()
+                    + " but found " + names.length + (names.length == 1 ? " (" + names[0] + ")" : "")
+                    + (names.length == 0 ? " (is the dataset empty?)" : ""));
+        }
+        return names;
+    }
+
+    /** {height, width, channels}: explicit params, then the arch's own, then the first image's. */
+    private int[] inputShape(NetworkSpec spec, Dataset<Row> data) {
+        int[] s = spec.defaultInput();
+        int h = getImageHeight() > 0 ? getImageHeight() : s != null ? s[0] : 0;
+        int w = getImageWidth() > 0 ? getImageWidth() : s != null ? s[1] : 0;
+        int c = getImageChannels() > 0 ? getImageChannels() : s != null ? s[2] : 0;
+        if (h == 0 || c == 0) {
+            List<Row> first = data.where(col(getFeaturesCol()).isNotNull()).select(col(getFeaturesCol()))
+                    .limit(1).collectAsList();
+            if (first.isEmpty()) {
+                throw new IllegalArgumentException("Column " + getFeaturesCol() + " has no decodable image");
+            }
+            Row img = first.get(0).getStruct(0);
+            if (h == 0) {
+                h = img.getInt(1);
+                w = img.getInt(2);
+            }
+            if (c == 0) {
+                c = img.getInt(3) == 1 ? 1 : 3;
+            }
+        }
+        return new int[]{h, w, c};
+    }
+
+    private static JavaRDD<ImageBlock> toBlocks(Dataset<Row> rows, int workers, int[] shape, LabelEncoder enc,
+                                                LongAccumulator skipped) {
+        int h = shape[0];
+        int w = shape[1];
+        int c = shape[2];
+        return rows.javaRDD().repartition(workers).mapPartitions((Iterator<Row> it) -> {
+            ByteArrayOutputStream px = new ByteArrayOutputStream();
+            int[] labels = new int[1024];
+            int n = 0;
+            while (it.hasNext()) {
+                Row r = it.next();
+                if (r.isNullAt(0) || r.isNullAt(1)) {
+                    skipped.add(1);
+                    continue;
+                }
+                int label = enc.index(r.get(1));
+                byte[] planar = ImageCodec.toPlanar(ImageStruct.pixels(r.getStruct(0)), c, h, w);
+                px.write(planar, 0, planar.length);
+                if (n == labels.length) {
+                    labels = Arrays.copyOf(labels, n * 2);
+                }
+                labels[n++] = label;
+            }
+            return List.of(new ImageBlock(n, c, h, w, px.toByteArray(), Arrays.copyOf(labels, n))).iterator();
+        });
+    }
+
+    /** Maps label values to class indices on the executors. */
+    static final class LabelEncoder implements java.io.Serializable {
+        private final Map<String, Integer> byName = new HashMap<>();
+        private final boolean strings;
+        private final int numClasses;
+        private final String column;
+
+        LabelEncoder(String[] names, boolean strings, String column) {
+            for (int i = 0; i < names.length; i++) {
+                byName.put(names[i], i);
+            }
+            this.strings = strings;
+            this.numClasses = names.length;
+            this.column = column;
+        }
+
+        int index(Object v) {
+            if (strings) {
+                Integer i = byName.get((String) v);
+                if (i == null) {
+                    throw new IllegalStateException("Label '" + v + "' in column " + column + " is not a known class");
+                }
+                return i;
+            }
+            double d = ((Number) v).doubleValue();
+            if (d < 0 || d >= numClasses || d != Math.rint(d)) {
+                throw new IllegalArgumentException("Label " + v + " in column " + column
+                        + " is not a class index in [0, " + numClasses + ")");
+            }
+            return (int) d;
+        }
+    }
+
+    @Override
+    public CnnClassifier copy(ParamMap extra) {
+        return (CnnClassifier) defaultCopy(extra);
+    }
+
+    @Override
+    public MLWriter write() {
+        return SparkMLInternals.paramsWriter(this);
+    }
+
+    public static MLReader<CnnClassifier> read() {
+        return SparkMLInternals.paramsReader();
+    }
+
+    public static CnnClassifier load(String path) {
+        return read().load(path);
+    }
+}

@@ -1,0 +1,84 @@
+package io.sparkdl.io;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+
+/**
+ * Small files through Hadoop {@link FileSystem}, so models save to and load from HDFS, S3A, ABFS or
+ * local disk alike. Binary state (DL4J's zip) is written to a local temp file first and then copied.
+ */
+public final class HadoopFiles {
+    private HadoopFiles() {
+    }
+
+    public static void writeString(String path, String text, Configuration conf) {
+        Path p = new Path(path);
+        try (FSDataOutputStream out = p.getFileSystem(conf).create(p, true)) {
+            out.write(text.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write " + path, e);
+        }
+    }
+
+    public static String readString(String path, Configuration conf) {
+        Path p = new Path(path);
+        try (FSDataInputStream in = p.getFileSystem(conf).open(p)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + path, e);
+        }
+    }
+
+    /** Writes through a local temp file: {@code writer} fills the file, then it is copied to {@code path}. */
+    public static void writeViaLocal(String path, Configuration conf, IOConsumer<File> writer) {
+        File tmp = null;
+        try {
+            tmp = Files.createTempFile("spark-dl-", ".tmp").toFile();
+            writer.accept(tmp);
+            Path p = new Path(path);
+            p.getFileSystem(conf).copyFromLocalFile(false, true, new Path(tmp.toURI()), p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write " + path, e);
+        } finally {
+            if (tmp != null) {
+                tmp.delete();
+            }
+        }
+    }
+
+    /** Copies {@code path} to a local temp file, hands it to {@code reader}, and deletes it. */
+    public static <T> T readViaLocal(String path, Configuration conf, IOFunction<File, T> reader) {
+        File tmp = null;
+        try {
+            tmp = Files.createTempFile("spark-dl-", ".tmp").toFile();
+            Path p = new Path(path);
+            p.getFileSystem(conf).copyToLocalFile(false, p, new Path(tmp.toURI()), true);
+            return reader.apply(tmp);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + path, e);
+        } finally {
+            if (tmp != null) {
+                tmp.delete();
+            }
+        }
+    }
+
+    @FunctionalInterface
+    public interface IOConsumer<T> {
+        void accept(T t) throws IOException;
+    }
+
+    @FunctionalInterface
+    public interface IOFunction<T, R> {
+        R apply(T t) throws IOException;
+    }
+}

@@ -1,0 +1,288 @@
+package io.sparkdl.nn;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A CNN architecture: a built-in name ({@code lenet}) or a JSON layer spec, turned into a DL4J
+ * configuration once the input shape and the number of classes are known.
+ *
+ * <pre>{@code
+ * {"input": {"height": 28, "width": 28, "channels": 1},          (optional)
+ *  "layers": [
+ *    {"type": "conv", "filters": 20, "kernel": 5, "stride": 1, "padding": 0, "activation": "relu"},
+ *    {"type": "maxpool", "kernel": 2, "stride": 2},                (also "avgpool", "globalavgpool")
+ *    {"type": "batchnorm"},
+ *    {"type": "dropout", "rate": 0.5},                             (fraction dropped)
+ *    {"type": "dense", "units": 500, "activation": "relu"},
+ *    {"type": "output"}                                            (softmax over the classes; last)
+ *  ]}
+ * }</pre>
+ * Activations: relu, leakyrelu, sigmoid, tanh, softmax, identity, elu. Errors name the layer and field.
+ */
+public final class NetworkSpec {
+    /** The classic LeNet for 28x28 gray input: conv5x5x20-maxpool-conv5x5x50-maxpool-dense500-softmax. */
+    public static final String LENET = """
+            {"input": {"height": 28, "width": 28, "channels": 1},
+             "layers": [
+               {"type": "conv", "filters": 20, "kernel": 5, "activation": "relu"},
+               {"type": "maxpool", "kernel": 2, "stride": 2},
+               {"type": "conv", "filters": 50, "kernel": 5, "activation": "relu"},
+               {"type": "maxpool", "kernel": 2, "stride": 2},
+               {"type": "dense", "units": 500, "activation": "relu"},
+               {"type": "output"}
+             ]}""";
+
+    private static final Map<String, String> BUILT_IN = Map.of("lenet", LENET);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String name;
+    private final int[] defaultInput; // {h, w, c} or null
+    private final List<JsonNode> layers;
+
+    private NetworkSpec(String name, int[] defaultInput, List<JsonNode> layers) {
+        this.name = name;
+        this.defaultInput = defaultInput;
+        this.layers = layers;
+    }
+
+    /** Names of the built-in architectures. */
+    public static java.util.Set<String> builtIns() {
+        return BUILT_IN.keySet();
+    }
+
+    /** Parses a built-in name or a JSON spec; throws IllegalArgumentException naming what is wrong. */
+    public static NetworkSpec parse(String arch) {
+        if (arch == null || arch.isBlank()) {
+            throw new IllegalArgumentException("arch must be a built-in name (" + String.join(", ", builtIns())
+                    + ") or a JSON layer spec, but was empty");
+        }
+        String key = arch.trim().toLowerCase(Locale.ROOT);
+        String json = BUILT_IN.getOrDefault(key, arch);
+        String name = BUILT_IN.containsKey(key) ? key : "custom";
+        if (!json.trim().startsWith("{")) {
+            throw new IllegalArgumentException("arch '" + arch + "' is neither a built-in architecture ("
+                    + String.join(", ", builtIns()) + ") nor a JSON layer spec");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (Exception e) {
+            throw new IllegalArgumentException("arch JSON is not valid JSON: " + e.getMessage().split("\n")[0]);
+        }
+        int[] input = null;
+        if (root.has("input")) {
+            JsonNode in = root.get("input");
+            input = new int[]{positive(in, "height", "input"), positive(in, "width", "input"),
+                    positive(in, "channels", "input")};
+        }
+        JsonNode ls = root.get("layers");
+        if (ls == null || !ls.isArray() || ls.isEmpty()) {
+            throw new IllegalArgumentException("arch JSON needs a non-empty array 'layers'");
+        }
+        List<JsonNode> layers = new ArrayList<>();
+        ls.forEach(layers::add);
+        NetworkSpec spec = new NetworkSpec(name, input, layers);
+        spec.validate();
+        return spec;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The spec's own input shape {height, width, channels}, or null when it takes it from the data. */
+    public int[] defaultInput() {
+        return defaultInput == null ? null : defaultInput.clone();
+    }
+
+    private void validate() {
+        for (int i = 0; i < layers.size(); i++) {
+            JsonNode l = layers.get(i);
+            String where = "layers[" + i + "]";
+            String type = text(l, "type", where);
+            boolean last = i == layers.size() - 1;
+            if (type.equals("output") != last) {
+                throw new IllegalArgumentException(last
+                        ? "the last layer (" + where + ") must be of type 'output' but was '" + type + "'"
+                        : where + ": 'output' must be the last layer");
+            }
+            // Building with a dummy shape runs every field check without DL4J's own shape errors.
+            toLayer(l, where, 10);
+        }
+    }
+
+    /** Training settings that go into the DL4J configuration. */
+    public record Settings(String updater, double learningRate, double momentum, double l2, long seed) {
+    }
+
+    /** The DL4J configuration for this spec at a given input shape and class count. */
+    public MultiLayerConfiguration toConfiguration(int height, int width, int channels, int numClasses,
+                                                   Settings s) {
+        NeuralNetConfiguration.ListBuilder b = new NeuralNetConfiguration.Builder()
+                .seed(s.seed())
+                .dataType(DataType.FLOAT)
+                .updater(updater(s))
+                .weightInit(WeightInit.XAVIER)
+                .l2(s.l2())
+                .convolutionMode(ConvolutionMode.Truncate)
+                .list();
+        for (int i = 0; i < layers.size(); i++) {
+            b.layer(toLayer(layers.get(i), "layers[" + i + "]", numClasses));
+        }
+        b.setInputType(InputType.convolutional(height, width, channels));
+        try {
+            return b.build();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("arch " + name + " does not fit input " + height + "x" + width + "x"
+                    + channels + ": " + e.getMessage(), e);
+        }
+    }
+
+    static IUpdater updater(Settings s) {
+        return switch (s.updater()) {
+            case "sgd" -> new Sgd(s.learningRate());
+            case "momentum" -> new Momentum(s.learningRate(), s.momentum());
+            case "nesterov" -> new Nesterovs(s.learningRate(), s.momentum());
+            case "adam" -> new Adam(s.learningRate());
+            default -> throw new IllegalArgumentException("updater must be one of sgd, momentum, nesterov, adam but was "
+                    + s.updater());
+        };
+    }
+
+    private static Layer toLayer(JsonNode l, String where, int numClasses) {
+        String type = text(l, "type", where).toLowerCase(Locale.ROOT);
+        checkFields(l, where, switch (type) {
+            case "conv" -> List.of("type", "filters", "kernel", "stride", "padding", "activation");
+            case "maxpool", "avgpool" -> List.of("type", "kernel", "stride", "padding");
+            case "globalavgpool", "globalmaxpool", "batchnorm" -> List.of("type");
+            case "dropout" -> List.of("type", "rate");
+            case "dense" -> List.of("type", "units", "activation");
+            case "output" -> List.of("type", "activation");
+            default -> throw new IllegalArgumentException(where + ".type '" + type
+                    + "' is unknown; use conv, maxpool, avgpool, globalavgpool, globalmaxpool, batchnorm, dropout, dense, output");
+        });
+        return switch (type) {
+            case "conv" -> {
+                int k = positive(l, "kernel", where);
+                int st = optPositive(l, "stride", where, 1);
+                int p = optNonNegative(l, "padding", where, 0);
+                yield new ConvolutionLayer.Builder(k, k).stride(st, st).padding(p, p)
+                        .nOut(positive(l, "filters", where))
+                        .activation(activation(l, where, "relu")).build();
+            }
+            case "maxpool", "avgpool" -> {
+                int k = optPositive(l, "kernel", where, 2);
+                int st = optPositive(l, "stride", where, k);
+                int p = optNonNegative(l, "padding", where, 0);
+                yield new SubsamplingLayer.Builder(type.equals("maxpool") ? PoolingType.MAX : PoolingType.AVG)
+                        .kernelSize(k, k).stride(st, st).padding(p, p).build();
+            }
+            case "globalavgpool" -> new GlobalPoolingLayer.Builder(PoolingType.AVG).build();
+            case "globalmaxpool" -> new GlobalPoolingLayer.Builder(PoolingType.MAX).build();
+            case "batchnorm" -> new BatchNormalization.Builder().build();
+            case "dropout" -> {
+                double rate = l.has("rate") ? l.get("rate").asDouble(-1) : 0.5;
+                if (!(rate > 0 && rate < 1)) {
+                    throw new IllegalArgumentException(where + ".rate must be in (0, 1) but was " + l.get("rate"));
+                }
+                // DL4J's argument is the probability of keeping an activation.
+                yield new DropoutLayer.Builder(1.0 - rate).build();
+            }
+            case "dense" -> new DenseLayer.Builder().nOut(positive(l, "units", where))
+                    .activation(activation(l, where, "relu")).build();
+            case "output" -> {
+                Activation a = activation(l, where, "softmax");
+                if (a != Activation.SOFTMAX) {
+                    throw new IllegalArgumentException(where + ".activation must be softmax for a classifier");
+                }
+                yield new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
+                        .activation(Activation.SOFTMAX).build();
+            }
+            default -> throw new AssertionError(type);
+        };
+    }
+
+    private static void checkFields(JsonNode l, String where, List<String> allowed) {
+        for (Iterator<String> it = l.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!allowed.contains(f)) {
+                throw new IllegalArgumentException(where + " has unknown field '" + f + "'; allowed: "
+                        + String.join(", ", allowed));
+            }
+        }
+    }
+
+    private static Activation activation(JsonNode l, String where, String dflt) {
+        String a = l.has("activation") ? l.get("activation").asText() : dflt;
+        return switch (a.toLowerCase(Locale.ROOT).replace("_", "")) {
+            case "relu" -> Activation.RELU;
+            case "leakyrelu" -> Activation.LEAKYRELU;
+            case "sigmoid" -> Activation.SIGMOID;
+            case "tanh" -> Activation.TANH;
+            case "softmax" -> Activation.SOFTMAX;
+            case "identity", "linear" -> Activation.IDENTITY;
+            case "elu" -> Activation.ELU;
+            default -> throw new IllegalArgumentException(where + ".activation '" + a
+                    + "' is unknown; use relu, leakyrelu, sigmoid, tanh, softmax, identity or elu");
+        };
+    }
+
+    private static String text(JsonNode l, String field, String where) {
+        JsonNode n = l.get(field);
+        if (n == null || !n.isTextual()) {
+            throw new IllegalArgumentException(where + "." + field + " must be a string");
+        }
+        return n.asText();
+    }
+
+    private static int positive(JsonNode l, String field, String where) {
+        JsonNode n = l.get(field);
+        if (n == null || !n.canConvertToInt() || !n.isIntegralNumber() || n.asInt() <= 0) {
+            throw new IllegalArgumentException(where + "." + field + " must be a positive integer but was " + n);
+        }
+        return n.asInt();
+    }
+
+    private static int optPositive(JsonNode l, String field, String where, int dflt) {
+        return l.has(field) ? positive(l, field, where) : dflt;
+    }
+
+    private static int optNonNegative(JsonNode l, String field, String where, int dflt) {
+        if (!l.has(field)) {
+            return dflt;
+        }
+        JsonNode n = l.get(field);
+        if (!n.isIntegralNumber() || n.asInt() < 0) {
+            throw new IllegalArgumentException(where + "." + field + " must be a non-negative integer but was " + n);
+        }
+        return n.asInt();
+    }
+}

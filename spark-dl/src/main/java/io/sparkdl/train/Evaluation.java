@@ -1,0 +1,66 @@
+package io.sparkdl.train;
+
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.Collections;
+import java.util.Iterator;
+
+/** Accuracy of given weights on cached blocks, computed on the executors (batched forward passes). */
+final class Evaluation {
+    private static final int BATCH = 256;
+
+    private Evaluation() {
+    }
+
+    /**
+     * @param maxPerBlockTotal at most this many images in all (spread evenly over the blocks)
+     */
+    static double accuracy(JavaSparkContext sc, JavaRDD<ImageBlock> blocks, String runId, Broadcast<String> conf,
+                           float[] params, int numClasses, int maxPerBlockTotal) {
+        int parts = blocks.getNumPartitions();
+        int perBlock = maxPerBlockTotal == Integer.MAX_VALUE ? Integer.MAX_VALUE
+                : Math.max(1, maxPerBlockTotal / Math.max(1, parts));
+        Broadcast<float[]> bp = sc.broadcast(params);
+        try {
+            long[] counts = blocks.mapPartitions(it -> {
+                long correct = 0;
+                long total = 0;
+                MultiLayerNetwork net = null;
+                try {
+                    while (it.hasNext()) {
+                        ImageBlock b = it.next();
+                        if (net == null) {
+                            net = NetworkPool.borrow(runId, conf.value());
+                            net.setParams(Nd4j.createFromArray(bp.value()).reshape(1, bp.value().length));
+                        }
+                        int n = Math.min(b.size(), perBlock);
+                        for (int s = 0; s < n; s += BATCH) {
+                            int e = Math.min(n, s + BATCH);
+                            INDArray out = net.output(b.features(null, s, e), false);
+                            INDArray pred = out.argMax(1);
+                            for (int i = s; i < e; i++) {
+                                if (pred.getInt(i - s) == b.label(i)) {
+                                    correct++;
+                                }
+                            }
+                            total += e - s;
+                        }
+                    }
+                } finally {
+                    if (net != null) {
+                        NetworkPool.giveBack(runId, net);
+                    }
+                }
+                return Collections.singletonList(new long[]{correct, total}).iterator();
+            }).reduce((a, b) -> new long[]{a[0] + b[0], a[1] + b[1]});
+            return counts[1] == 0 ? Double.NaN : (double) counts[0] / counts[1];
+        } finally {
+            bp.destroy();
+        }
+    }
+}

@@ -1,0 +1,274 @@
+package io.sparkdl.train;
+
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Synchronous parameter averaging.
+ *
+ * <p>Each round the driver broadcasts the weights and updater state; every partition's worker sets
+ * them into its cached network, fits its next {@code averagingFrequency} minibatches, and returns
+ * weights and updater state; a tree aggregation sums them weighted by the minibatches each worker
+ * ran, and the driver divides. Only weights travel: data stays in the cached blocks on the executors.
+ *
+ * <p>With one partition this is exactly DL4J's single-process {@code fit} on the same minibatch order
+ * (a test checks it to 1e-5), because the updater state and the iteration count travel too.
+ */
+public final class ParameterAveraging implements TrainingStrategy {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(ParameterAveraging.class);
+
+    private final int averagingFrequency;
+    private final int aggregationDepth;
+
+    public ParameterAveraging(int averagingFrequency, int aggregationDepth) {
+        if (averagingFrequency < 1) {
+            throw new IllegalArgumentException("averagingFrequency must be >= 1 but was " + averagingFrequency);
+        }
+        if (aggregationDepth < 1) {
+            throw new IllegalArgumentException("aggregationDepth must be >= 1 but was " + aggregationDepth);
+        }
+        this.averagingFrequency = averagingFrequency;
+        this.aggregationDepth = aggregationDepth;
+    }
+
+    @Override
+    public String describe() {
+        return "parameter averaging every " + averagingFrequency + " minibatches";
+    }
+
+    @Override
+    public TrainingResult train(TrainingJob job) {
+        JavaSparkContext sc = job.sc();
+        String runId = "train-" + UUID.randomUUID();
+        Broadcast<String> conf = sc.broadcast(job.configurationJson());
+        List<Integer> sizes = job.train().map(ImageBlock::size).collect();
+        int workers = sizes.size();
+        int largest = sizes.stream().mapToInt(Integer::intValue).max().orElse(0);
+        if (largest == 0) {
+            throw new IllegalArgumentException("No training images to fit");
+        }
+        long perRound = (long) job.batchSize() * averagingFrequency;
+        int rounds = (int) ((largest + perRound - 1) / perRound);
+        LOG.info("Training on {} workers ({} images, largest partition {}), {} rounds of {} minibatches of {} per epoch",
+                workers, sizes.stream().mapToLong(Integer::longValue).sum(), largest, rounds, averagingFrequency,
+                job.batchSize());
+
+        float[] params = job.initialParams().clone();
+        float[] state = job.updaterState() == null ? null : job.updaterState().clone();
+        int iteration = 0;
+        List<EpochStats> history = new ArrayList<>();
+        try {
+            for (int epoch = 0; epoch < job.epochs(); epoch++) {
+                long t0 = System.nanoTime();
+                double lossSum = 0;
+                long examples = 0;
+                long batches = 0;
+                for (int r = 0; r < rounds; r++) {
+                    sc.setJobDescription("spark-dl train: epoch " + (epoch + 1) + "/" + job.epochs()
+                            + ", averaging round " + (r + 1) + "/" + rounds);
+                    Broadcast<float[]> bp = sc.broadcast(params);
+                    Broadcast<float[]> bs = state == null ? null : sc.broadcast(state);
+                    RoundWork work = new RoundWork(runId, conf, bp, bs, epoch, r, iteration, averagingFrequency,
+                            job.batchSize(), job.numClasses(), job.seed());
+                    Sum sum = job.train().mapPartitionsWithIndex(work, true)
+                            .treeAggregate(new Sum(), Sum::add, Sum::merge, aggregationDepth);
+                    bp.destroy();
+                    if (bs != null) {
+                        bs.destroy();
+                    }
+                    if (sum.batches == 0) {
+                        continue;
+                    }
+                    params = sum.meanParams();
+                    state = sum.meanState();
+                    iteration += sum.maxBatches;
+                    lossSum += sum.lossSum;
+                    examples += sum.examples;
+                    batches += sum.batches;
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                sc.setJobDescription("spark-dl train: epoch " + (epoch + 1) + "/" + job.epochs() + ", evaluation");
+                double trainAcc = Evaluation.accuracy(sc, job.train(), runId, conf, params, job.numClasses(),
+                        job.trainAccuracySample());
+                double valAcc = job.validation() == null ? Double.NaN
+                        : Evaluation.accuracy(sc, job.validation(), runId, conf, params, job.numClasses(),
+                        Integer.MAX_VALUE);
+                EpochStats st = new EpochStats(epoch + 1, batches == 0 ? Double.NaN : lossSum / examples, trainAcc,
+                        valAcc, examples / seconds, seconds);
+                history.add(st);
+                job.onEpoch().accept(st);
+            }
+        } finally {
+            sc.clearJobGroup();
+            sc.setJobDescription(null);
+            conf.destroy();
+        }
+        return new TrainingResult(params, state, Collections.unmodifiableList(history));
+    }
+
+    /** One partition's share of one round. */
+    private static final class RoundWork implements Function2<Integer, Iterator<ImageBlock>, Iterator<WorkerResult>> {
+        private final String runId;
+        private final Broadcast<String> conf;
+        private final Broadcast<float[]> params;
+        private final Broadcast<float[]> state;
+        private final int epoch;
+        private final int round;
+        private final int iteration;
+        private final int frequency;
+        private final int batchSize;
+        private final int numClasses;
+        private final long seed;
+
+        RoundWork(String runId, Broadcast<String> conf, Broadcast<float[]> params, Broadcast<float[]> state,
+                  int epoch, int round, int iteration, int frequency, int batchSize, int numClasses, long seed) {
+            this.runId = runId;
+            this.conf = conf;
+            this.params = params;
+            this.state = state;
+            this.epoch = epoch;
+            this.round = round;
+            this.iteration = iteration;
+            this.frequency = frequency;
+            this.batchSize = batchSize;
+            this.numClasses = numClasses;
+            this.seed = seed;
+        }
+
+        @Override
+        public Iterator<WorkerResult> call(Integer partition, Iterator<ImageBlock> blocks) {
+            List<WorkerResult> out = new ArrayList<>(1);
+            while (blocks.hasNext()) {
+                ImageBlock block = blocks.next();
+                int start = round * frequency * batchSize;
+                if (start >= block.size()) {
+                    continue;
+                }
+                int end = Math.min(block.size(), start + frequency * batchSize);
+                int[] order = ImageBlock.epochOrder(seed, epoch, partition, block.size());
+                MultiLayerNetwork net = NetworkPool.borrow(runId, conf.value());
+                try {
+                    net.setParams(Nd4j.createFromArray(params.value()).reshape(1, params.value().length));
+                    INDArray view = net.getUpdater().getStateViewArray();
+                    if (view != null) {
+                        if (state != null) {
+                            view.assign(Nd4j.createFromArray(state.value()).reshape(view.shape()));
+                        } else {
+                            view.assign(0);
+                        }
+                    }
+                    net.setIterationCount(iteration);
+                    net.setEpochCount(epoch);
+                    double loss = 0;
+                    int nb = 0;
+                    for (int s = start; s < end; s += batchSize) {
+                        int e = Math.min(end, s + batchSize);
+                        net.fit(block.dataSet(order, s, e, numClasses));
+                        loss += net.score() * (e - s);
+                        nb++;
+                    }
+                    INDArray after = net.getUpdater().getStateViewArray();
+                    out.add(new WorkerResult(net.params().toFloatVector(),
+                            after == null ? null : after.toFloatVector(), nb, end - start, loss));
+                } finally {
+                    NetworkPool.giveBack(runId, net);
+                }
+            }
+            return out.iterator();
+        }
+    }
+
+    /** What one worker sends back after a round. */
+    record WorkerResult(float[] params, float[] state, int batches, long examples, double lossSum)
+            implements Serializable {
+    }
+
+    /** Running weighted sum of worker results (weights = minibatches run). */
+    static final class Sum implements Serializable {
+        private static final long serialVersionUID = 1L;
+        double[] params;
+        double[] state;
+        long batches;
+        int maxBatches;
+        long examples;
+        double lossSum;
+
+        Sum add(WorkerResult w) {
+            if (w.batches() == 0) {
+                return this;
+            }
+            params = accumulate(params, w.params(), w.batches());
+            if (w.state() != null) {
+                state = accumulate(state, w.state(), w.batches());
+            }
+            batches += w.batches();
+            maxBatches = Math.max(maxBatches, w.batches());
+            examples += w.examples();
+            lossSum += w.lossSum();
+            return this;
+        }
+
+        Sum merge(Sum o) {
+            if (o.batches == 0) {
+                return this;
+            }
+            if (batches == 0) {
+                return o;
+            }
+            for (int i = 0; i < params.length; i++) {
+                params[i] += o.params[i];
+            }
+            if (state != null && o.state != null) {
+                for (int i = 0; i < state.length; i++) {
+                    state[i] += o.state[i];
+                }
+            }
+            batches += o.batches;
+            maxBatches = Math.max(maxBatches, o.maxBatches);
+            examples += o.examples;
+            lossSum += o.lossSum;
+            return this;
+        }
+
+        private static double[] accumulate(double[] acc, float[] v, int weight) {
+            if (acc == null) {
+                acc = new double[v.length];
+            }
+            for (int i = 0; i < v.length; i++) {
+                acc[i] += (double) v[i] * weight;
+            }
+            return acc;
+        }
+
+        float[] meanParams() {
+            return mean(params);
+        }
+
+        float[] meanState() {
+            return state == null ? null : mean(state);
+        }
+
+        private float[] mean(double[] a) {
+            float[] m = new float[a.length];
+            for (int i = 0; i < a.length; i++) {
+                m[i] = (float) (a[i] / batches);
+            }
+            return m;
+        }
+    }
+}
