@@ -84,6 +84,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     private final IntParam averagingFrequency;
     private final DoubleParam validationFraction;
     private final IntParam trainAccuracySample;
+    private final Param<String> validationIndicatorCol;
 
     public CnnClassifier() {
         this(Identifiable$.MODULE$.randomUID("cnn"));
@@ -130,6 +131,8 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         trainAccuracySample = new IntParam(this, "trainAccuracySample",
                 "Training images used to measure train accuracy after each epoch (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
+        validationIndicatorCol = new Param<>(this, "validationIndicatorCol",
+                "Optional boolean column: true marks validation rows (instead of a random validationFraction).");
         setDefault(featuresCol, "image");
         setDefault(labelCol, "label");
         setDefault(predictionCol, "prediction");
@@ -188,6 +191,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public IntParam averagingFrequency() { return averagingFrequency; }
     public DoubleParam validationFraction() { return validationFraction; }
     public IntParam trainAccuracySample() { return trainAccuracySample; }
+    public Param<String> validationIndicatorCol() { return validationIndicatorCol; }
 
     public String getFeaturesCol() { return $(featuresCol); }
     public String getLabelCol() { return $(labelCol); }
@@ -206,6 +210,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public int getAveragingFrequency() { return (Integer) $(averagingFrequency); }
     public double getValidationFraction() { return (Double) $(validationFraction); }
     public int getTrainAccuracySample() { return (Integer) $(trainAccuracySample); }
+    public String getValidationIndicatorCol() { return $(validationIndicatorCol); }
 
     public CnnClassifier setFeaturesCol(String v) { set(featuresCol, v); return this; }
     public CnnClassifier setLabelCol(String v) { set(labelCol, v); return this; }
@@ -228,6 +233,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public CnnClassifier setAveragingFrequency(int v) { set(averagingFrequency, v); return this; }
     public CnnClassifier setValidationFraction(double v) { set(validationFraction, v); return this; }
     public CnnClassifier setTrainAccuracySample(int v) { set(trainAccuracySample, v); return this; }
+    public CnnClassifier setValidationIndicatorCol(String v) { set(validationIndicatorCol, v); return this; }
 
     @Override
     public StructType transformSchema(StructType schema) {
@@ -242,6 +248,17 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
             throw new IllegalArgumentException("Column " + getLabelCol()
                     + " must be of type string or numeric but was " + lt.simpleString());
         }
+        if (isDefined(validationIndicatorCol)) {
+            StructField v = SharedParams.requireColumn(schema, getValidationIndicatorCol(), "Validation indicator");
+            if (!v.dataType().equals(org.apache.spark.sql.types.DataTypes.BooleanType)) {
+                throw new IllegalArgumentException("Column " + getValidationIndicatorCol()
+                        + " must be of type boolean but was " + v.dataType().simpleString());
+            }
+            if (getValidationFraction() > 0) {
+                throw new IllegalArgumentException(
+                        "Set either validationIndicatorCol or validationFraction, not both");
+            }
+        }
         if ((getImageHeight() == 0) != (getImageWidth() == 0)) {
             throw new IllegalArgumentException("CnnClassifier: imageHeight and imageWidth must both be set or both be 0, but were "
                     + getImageHeight() + " and " + getImageWidth());
@@ -255,6 +272,9 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         Nd4jBackend.init();
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext());
         Dataset<Row> data = dataset.toDF().select(col(getFeaturesCol()), col(getLabelCol()));
+        Dataset<Row> withIndicator = isDefined(validationIndicatorCol)
+                ? dataset.toDF().select(col(getFeaturesCol()), col(getLabelCol()), col(getValidationIndicatorCol()))
+                : null;
         String[] labels = labelNames(dataset);
         NetworkSpec spec = NetworkSpec.parse(getArch());
         int[] shape = inputShape(spec, data);
@@ -271,7 +291,12 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         LongAccumulator skipped = sc.sc().longAccumulator("spark-dl skipped rows");
         Dataset<Row> trainRows = data;
         Dataset<Row> valRows = null;
-        if (getValidationFraction() > 0) {
+        if (withIndicator != null) {
+            org.apache.spark.sql.Column isVal = org.apache.spark.sql.functions.coalesce(
+                    col(getValidationIndicatorCol()), org.apache.spark.sql.functions.lit(false));
+            trainRows = withIndicator.where(org.apache.spark.sql.functions.not(isVal)).drop(getValidationIndicatorCol());
+            valRows = withIndicator.where(isVal).drop(getValidationIndicatorCol());
+        } else if (getValidationFraction() > 0) {
             Dataset<Row>[] split = data.randomSplit(new double[]{1 - getValidationFraction(), getValidationFraction()},
                     getSeed());
             trainRows = split[0];

@@ -1,7 +1,6 @@
 package io.sparkdl.image;
 
 import javax.imageio.ImageIO;
-import javax.imageio.stream.ImageInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
@@ -54,8 +53,9 @@ public final class ImageCodec {
             throw new DecodeException("empty file");
         }
         BufferedImage img;
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
-            img = ImageIO.read(in);
+        try {
+            // ImageIO.read closes the stream it is given.
+            img = ImageIO.read(new ByteArrayInputStream(bytes));
         } catch (IOException | RuntimeException e) {
             throw new DecodeException("corrupt image: " + firstLine(e));
         }

@@ -1,0 +1,380 @@
+package io.sparkdl.pipelines;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.sparkdl.backend.Nd4jBackend;
+import io.sparkdl.classification.CnnClassifier;
+import io.sparkdl.classification.CnnClassifierModel;
+import io.sparkdl.eval.ClassificationMetrics;
+import io.sparkdl.image.ImageDecoder;
+import io.sparkdl.image.ImageSources;
+import io.sparkdl.nn.NetworkSpec;
+import io.sparkdl.train.EpochStats;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.rand;
+import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.when;
+import static org.apache.spark.ml.functions.vector_to_array;
+
+/**
+ * The spark-dl batch jobs: {@code train}, {@code evaluate}, {@code predict}, and {@code export-idx}.
+ * Each command is a thin layer over the library's stages; errors end in one line and a non-zero exit.
+ */
+public final class SparkDl {
+    private static final Logger LOG = LoggerFactory.getLogger(SparkDl.class);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private static final String USAGE = """
+            usage: spark-dl <command> [options]
+              train     --data DIR --model DIR [--arch lenet|FILE.json] [--epochs N] [--batch-size N]
+                        [--learning-rate X] [--updater sgd|momentum|nesterov|adam] [--image-size HxW]
+                        [--channels 1|3] [--workers N] [--averaging-frequency N] [--validation-fraction F]
+                        [--seed N] [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
+              evaluate  --data DIR --model DIR [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
+              predict   --data DIR --model DIR --out DIR [--format parquet|csv] [--master URL]
+                        [--metrics-json FILE] [--fail-on-bad-files]
+              export-idx --images FILE --labels FILE --out DIR [--per-class N] [--names fashion|digits]
+            """;
+
+    private SparkDl() {
+    }
+
+    public static void main(String[] args) {
+        int code;
+        try {
+            code = run(args);
+        } catch (CliArgs.UsageException e) {
+            System.err.println("spark-dl: " + e.getMessage());
+            System.err.print(USAGE);
+            code = 2;
+        } catch (Throwable e) {
+            System.err.println("spark-dl: error: " + rootMessage(e));
+            LOG.debug("failure", e);
+            code = 1;
+        }
+        System.exit(code);
+    }
+
+    /** Runs one command and returns the exit code (0 on success); throws on failure. */
+    public static int run(String[] args) throws IOException {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            System.out.print(USAGE);
+            return args.length == 0 ? 2 : 0;
+        }
+        Set<String> common = Set.of("data", "model", "master", "metrics-json");
+        return switch (args[0]) {
+            case "train" -> train(new CliArgs(args, 1, union(common, Set.of("arch", "epochs", "batch-size",
+                    "learning-rate", "updater", "image-size", "channels", "workers", "averaging-frequency",
+                    "validation-fraction", "seed")), Set.of("fail-on-bad-files")));
+            case "evaluate" -> evaluate(new CliArgs(args, 1, common, Set.of("fail-on-bad-files")));
+            case "predict" -> predict(new CliArgs(args, 1, union(common, Set.of("out", "format")),
+                    Set.of("fail-on-bad-files")));
+            case "export-idx" -> exportIdx(new CliArgs(args, 1, Set.of("images", "labels", "out", "per-class",
+                    "names"), Set.of()));
+            default -> throw new CliArgs.UsageException("unknown command '" + args[0] + "'");
+        };
+    }
+
+    // ---------------------------------------------------------------- train
+
+    private static int train(CliArgs a) throws IOException {
+        String data = existingDir(a.required("data"), "--data");
+        String modelDir = a.required("model");
+        String arch = a.get("arch", "lenet");
+        if (!NetworkSpec.builtIns().contains(arch.toLowerCase())) {
+            File f = new File(arch);
+            if (!f.isFile()) {
+                throw new CliArgs.UsageException("--arch must be one of " + NetworkSpec.builtIns()
+                        + " or a JSON file, but " + arch + " is neither");
+            }
+            arch = Files.readString(f.toPath(), StandardCharsets.UTF_8);
+        }
+        NetworkSpec spec = NetworkSpec.parse(arch);
+        int[] size = parseSize(a.get("image-size", null));
+        int[] dflt = spec.defaultInput();
+        int h = size != null ? size[0] : dflt != null ? dflt[0] : 0;
+        int w = size != null ? size[1] : dflt != null ? dflt[1] : 0;
+        int channels = a.getInt("channels", dflt != null ? dflt[2] : 0, 0);
+        if (channels != 0 && channels != 1 && channels != 3) {
+            throw new CliArgs.UsageException("--channels must be 1 or 3 but was " + channels);
+        }
+        double valFraction = a.getDouble("validation-fraction", 0.1);
+        if (valFraction < 0 || valFraction >= 1) {
+            throw new CliArgs.UsageException("--validation-fraction must be in [0, 1) but was " + valFraction);
+        }
+        long seed = a.getInt("seed", 42, Integer.MIN_VALUE);
+        CnnClassifier cnn = new CnnClassifier()
+                .setArch(arch)
+                .setEpochs(a.getInt("epochs", 3, 1))
+                .setBatchSize(a.getInt("batch-size", 64, 1))
+                .setLearningRate(a.getDouble("learning-rate", 1e-3))
+                .setUpdater(a.get("updater", "adam"))
+                .setNumWorkers(a.getInt("workers", 0, 0))
+                .setAveragingFrequency(a.getInt("averaging-frequency", 5, 1))
+                .setSeed(seed);
+        if (h > 0) {
+            cnn.setImageHeight(h).setImageWidth(w);
+        }
+        if (channels > 0) {
+            cnn.setImageChannels(channels);
+        }
+        SparkSession spark = session(a, "spark-dl train");
+        try {
+            Loaded in = load(spark, data, h, w, channels, a.has("fail-on-bad-files"), true);
+            Dataset<Row> rows = in.good.withColumn("isValidation",
+                    valFraction > 0 ? rand(seed).lt(valFraction) : lit(false))
+                    .persist(StorageLevel.MEMORY_AND_DISK());
+            if (valFraction > 0) {
+                cnn.setValidationIndicatorCol("isValidation");
+            }
+            CnnClassifierModel model = cnn.fit(rows);
+            model.write().overwrite().save(modelDir);
+            LOG.info("Saved model to {}", modelDir);
+            System.out.print(model.summary());
+            Dataset<Row> evalRows = valFraction > 0 ? rows.where(col("isValidation")) : rows;
+            ClassificationMetrics m = ClassificationMetrics.compute(model.transform(evalRows), "label",
+                    "prediction", model.labels());
+            System.out.printf("%s accuracy %.4f, weighted F1 %.4f on %d images%n",
+                    valFraction > 0 ? "validation" : "training", m.accuracy(), m.weightedF1(), m.total());
+            Map<String, Object> out = metrics(m, in);
+            out.put("evaluatedOn", valFraction > 0 ? "validation" : "training");
+            List<Map<String, Object>> hist = new ArrayList<>();
+            for (EpochStats e : model.summary().history()) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("epoch", e.epoch());
+                r.put("loss", e.loss());
+                r.put("trainAccuracy", e.trainAccuracy());
+                r.put("validationAccuracy", Double.isNaN(e.validationAccuracy()) ? null : e.validationAccuracy());
+                r.put("imagesPerSecond", e.imagesPerSecond());
+                r.put("seconds", e.seconds());
+                hist.add(r);
+            }
+            out.put("history", hist);
+            writeMetrics(a, out);
+            rows.unpersist();
+            return 0;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    // ---------------------------------------------------------------- evaluate
+
+    private static int evaluate(CliArgs a) throws IOException {
+        String data = existingDir(a.required("data"), "--data");
+        String modelDir = existingDir(a.required("model"), "--model");
+        SparkSession spark = session(a, "spark-dl evaluate");
+        try {
+            CnnClassifierModel model = CnnClassifierModel.load(modelDir);
+            int[] s = model.inputShape();
+            Loaded in = load(spark, data, s[0], s[1], s[2], a.has("fail-on-bad-files"), true);
+            ClassificationMetrics m = ClassificationMetrics.compute(model.transform(in.good), "label",
+                    "prediction", model.labels());
+            if (m.unknown() > 0) {
+                LOG.warn("{} images have labels the model does not know; they are not counted", m.unknown());
+            }
+            System.out.printf("accuracy %.4f, weighted F1 %.4f on %d images%n", m.accuracy(), m.weightedF1(),
+                    m.total());
+            Map<String, Object> out = metrics(m, in);
+            out.put("unknownLabelImages", m.unknown());
+            writeMetrics(a, out);
+            return 0;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    // ---------------------------------------------------------------- predict
+
+    private static int predict(CliArgs a) throws IOException {
+        String data = existingDir(a.required("data"), "--data");
+        String modelDir = existingDir(a.required("model"), "--model");
+        String outDir = a.required("out");
+        String format = a.get("format", "parquet");
+        if (!format.equals("parquet") && !format.equals("csv")) {
+            throw new CliArgs.UsageException("--format must be parquet or csv but was " + format);
+        }
+        SparkSession spark = session(a, "spark-dl predict");
+        try {
+            CnnClassifierModel model = CnnClassifierModel.load(modelDir);
+            int[] s = model.inputShape();
+            Loaded in = load(spark, data, s[0], s[1], s[2], a.has("fail-on-bad-files"), false);
+            Dataset<Row> pred = model.transform(in.all.drop("content"));
+            Dataset<Row> out = pred.select(col("path"), col("predictedLabel"),
+                    format.equals("csv") ? to_json(vector_to_array(col("probability"), "float64")).as("probability")
+                            : vector_to_array(col("probability"), "float64").as("probability"),
+                    col("decodeError").as("error"));
+            if (format.equals("csv")) {
+                out.write().mode("overwrite").option("header", "true").csv(outDir);
+            } else {
+                out.write().mode("overwrite").parquet(outDir);
+            }
+            long n = spark.read().format(format).option("header", "true").load(outDir).count();
+            System.out.printf("wrote %d predictions to %s (%d bad files)%n", n, outDir, in.bad.size());
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("numImages", in.numGood);
+            m.put("badFiles", in.bad);
+            m.put("output", outDir);
+            writeMetrics(a, m);
+            return 0;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    // ---------------------------------------------------------------- export-idx
+
+    private static int exportIdx(CliArgs a) throws IOException {
+        File images = new File(a.required("images"));
+        File labels = new File(a.required("labels"));
+        for (File f : new File[]{images, labels}) {
+            if (!f.isFile()) {
+                throw new CliArgs.UsageException("file " + f + " does not exist");
+            }
+        }
+        String names = a.get("names", "fashion");
+        int n = ExportIdx.export(images, labels, new File(a.required("out")), a.getInt("per-class", 0, 0),
+                names.equals("fashion") ? ExportIdx.FASHION : null);
+        System.out.println("wrote " + n + " images to " + a.required("out"));
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- shared
+
+    /** Decoded images of a folder, with the files that could not be used. */
+    private record Loaded(Dataset<Row> all, Dataset<Row> good, long numGood, List<Map<String, String>> bad) {
+    }
+
+    private static Loaded load(SparkSession spark, String dir, int h, int w, int channels, boolean failOnBad,
+                               boolean needLabels) {
+        ImageDecoder dec = new ImageDecoder().setChannels(channels).setHandleInvalid(failOnBad ? "error" : "keep");
+        if (h > 0) {
+            dec.setSize(h, w);
+        }
+        Dataset<Row> decoded = dec.transform(ImageSources.readFolder(spark, dir));
+        if (failOnBad) {
+            decoded = decoded.withColumn("decodeError", lit(null).cast("string"));
+        }
+        if (needLabels) {
+            decoded = decoded.withColumn("decodeError", when(col("decodeError").isNull().and(col("label").isNull()),
+                    lit("not inside a class folder (the folder name is the label)")).otherwise(col("decodeError")));
+        }
+        decoded = decoded.drop("content").persist(StorageLevel.MEMORY_AND_DISK());
+        List<Map<String, String>> bad = new ArrayList<>();
+        for (Row r : decoded.where(col("decodeError").isNotNull()).select("path", "decodeError").collectAsList()) {
+            Map<String, String> b = new LinkedHashMap<>();
+            b.put("path", r.getString(0));
+            b.put("reason", r.getString(1));
+            bad.add(b);
+        }
+        Dataset<Row> good = decoded.where(col("decodeError").isNull());
+        long n = good.count();
+        if (!bad.isEmpty()) {
+            LOG.warn("{} of {} files in {} could not be used (listed under badFiles in the metrics); first: {}: {}",
+                    bad.size(), bad.size() + n, dir, bad.get(0).get("path"), bad.get(0).get("reason"));
+        }
+        if (n == 0) {
+            throw new IllegalArgumentException("no usable images in " + dir
+                    + (bad.isEmpty() ? " (the folder is empty)" : " (" + bad.size() + " bad files)"));
+        }
+        LOG.info("{} images in {}", n, dir);
+        return new Loaded(decoded, good, n, bad);
+    }
+
+    private static Map<String, Object> metrics(ClassificationMetrics m, Loaded in) {
+        Map<String, Object> out = new LinkedHashMap<>(m.toMap());
+        out.put("numImages", in.numGood);
+        out.put("badFiles", in.bad);
+        return out;
+    }
+
+    private static void writeMetrics(CliArgs a, Map<String, Object> metrics) throws IOException {
+        if (a.has("metrics-json")) {
+            File f = new File(a.get("metrics-json", null));
+            if (f.getParentFile() != null) {
+                f.getParentFile().mkdirs();
+            }
+            JSON.writeValue(f, metrics);
+            LOG.info("Wrote metrics to {}", f);
+        }
+    }
+
+    private static SparkSession session(CliArgs a, String name) {
+        SparkSession.Builder b = SparkSession.builder().appName(name).master(a.get("master", "local[*]"));
+        SparkSession spark = b.getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        LOG.info("Spark {} master {}; {}", spark.version(), spark.sparkContext().master(), Nd4jBackend.init());
+        return spark;
+    }
+
+    private static String existingDir(String path, String option) {
+        File f = new File(path);
+        if (!path.contains("://") && !f.isDirectory()) {
+            throw new CliArgs.UsageException(option + " " + path + (f.exists() ? " is not a folder" : " does not exist"));
+        }
+        return path;
+    }
+
+    private static int[] parseSize(String s) {
+        if (s == null) {
+            return null;
+        }
+        String[] p = s.toLowerCase().split("x");
+        try {
+            if (p.length == 2) {
+                int h = Integer.parseInt(p[0].trim());
+                int w = Integer.parseInt(p[1].trim());
+                if (h > 0 && w > 0) {
+                    return new int[]{h, w};
+                }
+            }
+        } catch (NumberFormatException ignored) {
+            // fall through to the error below
+        }
+        throw new CliArgs.UsageException("--image-size must look like 28x28 but was '" + s + "'");
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        java.util.HashSet<String> s = new java.util.HashSet<>(a);
+        s.addAll(b);
+        return s;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        String msg = null;
+        while (t != null) {
+            if (t instanceof IllegalArgumentException || t instanceof IllegalStateException
+                    || t.getCause() == null) {
+                msg = t.getMessage();
+                if (msg != null) {
+                    break;
+                }
+            }
+            t = t.getCause();
+        }
+        if (msg == null) {
+            msg = e.toString();
+        }
+        int nl = msg.indexOf('\n');
+        return nl < 0 ? msg : msg.substring(0, nl);
+    }
+}
