@@ -31,15 +31,35 @@ SPARK_DL_JAVA_OPENS="-XX:+IgnoreUnrecognizedVMOptions \
 # oversubscription (measured ~30% faster than 2 threads per task on 2 cores). Override by exporting it.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
+# Maven profile: cpu (default) or cuda. With cuda, ND4J's CPU backend stays on the classpath as fallback.
+SPARK_DL_PROFILE="${SPARK_DL_PROFILE:-cpu}"
+
+# With the CUDA build, choose the CPU backend when no GPU that nd4j-cuda-11.6 can run (compute
+# capability 3.7-8.6) is present. ND4J reads these priorities once, when it starts.
+choose_nd4j_backend() {
+  [ "$SPARK_DL_PROFILE" = cuda ] || return 0
+  local caps bad
+  caps=$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>/dev/null || true)
+  if [ -z "$caps" ]; then
+    echo "spark-dl: no NVIDIA GPU found (nvidia-smi); using the CPU backend" >&2
+    export BACKEND_PRIORITY_GPU=0 BACKEND_PRIORITY_CPU=100; return 0
+  fi
+  bad=$(echo "$caps" | awk -F', *' '{ split($2, v, "."); cc = v[1] * 10 + v[2]; if (cc < 37 || cc > 86) print $1 " (compute capability " $2 ")" }')
+  if [ -n "$bad" ]; then
+    echo "spark-dl: $bad: nd4j-cuda-11.6 supports compute capability 3.7-8.6 only; falling back to the CPU backend" >&2
+    export BACKEND_PRIORITY_GPU=0 BACKEND_PRIORITY_CPU=100
+  fi
+}
+
 # Builds the project (once) and prints the classpath of the batch-job module, Spark included.
 spark_dl_classpath() {
-  local cpfile="$SPARK_DL_HOME/pipelines/target/classpath.txt"
+  local cpfile="$SPARK_DL_HOME/pipelines/target/classpath-$SPARK_DL_PROFILE.txt"
   local jar
   jar=$(ls "$SPARK_DL_HOME"/pipelines/target/spark-dl-pipelines-*.jar 2>/dev/null | head -n 1)
   if [ -z "$jar" ] || [ ! -f "$cpfile" ] || [ -n "$(find "$SPARK_DL_HOME/spark-dl/src" "$SPARK_DL_HOME/pipelines/src" -newer "$cpfile" -type f 2>/dev/null | head -n 1)" ]; then
     echo "spark-dl: building (first run or sources changed)..." >&2
-    (cd "$SPARK_DL_HOME" && mvn -q -B -DskipTests package dependency:build-classpath \
-        -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=compile >&2) || {
+    (cd "$SPARK_DL_HOME" && mvn -q -B -P"$SPARK_DL_PROFILE" -DskipTests package dependency:build-classpath \
+        -Dmdep.outputFile="target/classpath-$SPARK_DL_PROFILE.txt" -Dmdep.includeScope=compile >&2) || {
       echo "spark-dl: error: build failed (see Maven output above)" >&2; exit 1; }
     jar=$(ls "$SPARK_DL_HOME"/pipelines/target/spark-dl-pipelines-*.jar | head -n 1)
   fi

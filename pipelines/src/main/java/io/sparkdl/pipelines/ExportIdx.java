@@ -2,12 +2,8 @@ package io.sparkdl.pipelines;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.DataInputStream;
 import java.io.File;
-import java.io.FileInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Writes an IDX image set (MNIST, Fashion-MNIST) as a class-per-folder PNG tree, the layout spark-dl
@@ -26,29 +22,11 @@ final class ExportIdx {
      * @return images written
      */
     static int export(File images, File labels, File out, int perClass, String[] names) throws IOException {
-        byte[][] pix;
-        int rows;
-        int cols;
-        try (DataInputStream in = new DataInputStream(open(images))) {
-            if (in.readInt() != 0x803) {
-                throw new IOException(images + " is not an IDX image file");
-            }
-            int n = in.readInt();
-            rows = in.readInt();
-            cols = in.readInt();
-            pix = new byte[n][rows * cols];
-            for (int i = 0; i < n; i++) {
-                in.readFully(pix[i]);
-            }
-        }
-        byte[] lab;
-        try (DataInputStream in = new DataInputStream(open(labels))) {
-            if (in.readInt() != 0x801) {
-                throw new IOException(labels + " is not an IDX label file");
-            }
-            lab = new byte[in.readInt()];
-            in.readFully(lab);
-        }
+        Idx.Images im = Idx.readImages(images);
+        byte[][] pix = im.pixels();
+        int rows = im.rows();
+        int cols = im.cols();
+        byte[] lab = Idx.readLabels(labels);
         int[] written = new int[256];
         int total = 0;
         for (int i = 0; i < pix.length; i++) {
@@ -69,8 +47,4 @@ final class ExportIdx {
         return total;
     }
 
-    private static InputStream open(File f) throws IOException {
-        InputStream in = new FileInputStream(f);
-        return f.getName().endsWith(".gz") ? new GZIPInputStream(in, 1 << 16) : in;
-    }
 }

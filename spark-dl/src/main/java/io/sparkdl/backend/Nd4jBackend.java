@@ -41,9 +41,16 @@ public final class Nd4jBackend {
         }
     }
 
+    /** nd4j-cuda-11.6 ships kernels for these compute capabilities only (no PTX for newer GPUs). */
+    static final int MIN_CC = 37;
+    static final int MAX_CC = 86;
+
     private static BackendInfo describe() {
         Properties p = Nd4j.getExecutioner().getEnvironmentInformation();
         String backend = String.valueOf(p.getOrDefault("backend", "unknown"));
+        if ("CUDA".equalsIgnoreCase(backend)) {
+            checkCudaDevices(p);
+        }
         String blas = String.valueOf(p.getOrDefault("blas.vendor", "unknown"));
         int ompThreads = parseInt(p.get("omp.threads"), Nd4j.getEnvironment().maxThreads());
         String omp = System.getenv("OMP_NUM_THREADS");
@@ -51,6 +58,40 @@ public final class Nd4jBackend {
         boolean oneDnn = helpersAllowed && BaseMKLDNNHelper.mklDnnEnabled();
         return new BackendInfo(backend, blas, ompThreads, omp, oneDnn,
                 Nd4j.dataType().toString(), Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * Fails with a clear message on GPUs the CUDA build cannot run (kernel launches would fail later with
+     * "no kernel image is available"). The CPU fallback happens before the JVM starts: ND4J reads its
+     * backend priorities once, from BACKEND_PRIORITY_GPU/CPU, which scripts/java-env.sh sets.
+     */
+    static void checkCudaDevices(Properties p) {
+        Object devices = p.get("cuda.devicesInformation");
+        if (!(devices instanceof java.util.List<?> list)) {
+            return;
+        }
+        for (Object d : list) {
+            if (d instanceof java.util.Map<?, ?> m) {
+                int major = parseInt(m.get("cuda.deviceMajor"), 0);
+                int minor = parseInt(m.get("cuda.deviceMinor"), 0);
+                String problem = unsupportedGpu(String.valueOf(m.get("cuda.deviceName")), major, minor);
+                if (problem != null) {
+                    throw new IllegalStateException(problem);
+                }
+            }
+        }
+    }
+
+    /** The error for a GPU outside nd4j-cuda-11.6's range, or null when it is supported. */
+    static String unsupportedGpu(String name, int major, int minor) {
+        int cc = major * 10 + minor;
+        if (cc >= MIN_CC && cc <= MAX_CC) {
+            return null;
+        }
+        return "GPU " + name + " has compute capability " + major + "." + minor
+                + ", but nd4j-cuda-11.6 runs on 3.7-8.6 only. Use the CPU backend: export BACKEND_PRIORITY_GPU=0 "
+                + "BACKEND_PRIORITY_CPU=100 before starting the JVM (scripts/spark-dl does this by itself), or build "
+                + "without -Pcuda.";
     }
 
     private static int parseInt(Object o, int dflt) {

@@ -38,13 +38,18 @@ final class Evaluation {
                             net = NetworkPool.borrow(runId, conf.value());
                             net.setParams(Nd4j.createFromArray(bp.value()).reshape(1, bp.value().length));
                         }
+                        // An evenly strided sample: blocks keep the order rows arrived in, which can
+                        // cluster classes (file listings sort by size), so the first n would be biased.
                         int n = Math.min(b.size(), perBlock);
+                        int[] pick = new int[n];
+                        for (int i = 0; i < n; i++) {
+                            pick[i] = (int) ((long) i * b.size() / n);
+                        }
                         for (int s = 0; s < n; s += BATCH) {
                             int e = Math.min(n, s + BATCH);
-                            INDArray out = net.output(b.features(null, s, e), false);
-                            INDArray pred = out.argMax(1);
+                            INDArray pred = net.output(b.features(pick, s, e), false).argMax(1);
                             for (int i = s; i < e; i++) {
-                                if (pred.getInt(i - s) == b.label(i)) {
+                                if (pred.getInt(i - s) == b.label(pick[i])) {
                                     correct++;
                                 }
                             }

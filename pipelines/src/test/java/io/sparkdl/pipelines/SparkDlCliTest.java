@@ -1,0 +1,144 @@
+package io.sparkdl.pipelines;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line, run in-process on test-data/ (each command starts and stops its own local Spark). */
+class SparkDlCliTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    static Path tmp;
+    static Path model;
+    static JsonNode trainMetrics;
+
+    static String data() {
+        return new File("../test-data/fashion-mnist-small").getAbsolutePath();
+    }
+
+    @BeforeAll
+    static void train() throws Exception {
+        model = tmp.resolve("model");
+        Path metrics = tmp.resolve("train.json");
+        assertEquals(0, SparkDl.run(new String[]{"train", "--data", data(), "--model", model.toString(),
+                "--epochs", "4", "--workers", "2", "--master", "local[2]", "--seed", "3",
+                "--metrics-json", metrics.toString()}));
+        trainMetrics = JSON.readTree(metrics.toFile());
+    }
+
+    @Test
+    void trainWritesModelAndMetrics() {
+        assertTrue(new File(model.toFile(), "metadata").isDirectory());
+        assertTrue(new File(model.toFile(), "network/network.zip").isFile());
+        for (String k : List.of("accuracy", "weightedF1", "labels", "perClass", "confusionMatrix", "numImages",
+                "badFiles", "history")) {
+            assertTrue(trainMetrics.has(k), "metrics lack " + k + ": " + trainMetrics);
+        }
+        assertEquals(1000, trainMetrics.get("numImages").asInt());
+        assertEquals(10, trainMetrics.get("labels").size());
+        assertEquals(4, trainMetrics.get("history").size());
+        JsonNode e = trainMetrics.get("history").get(3);
+        for (String k : List.of("epoch", "loss", "trainAccuracy", "validationAccuracy", "imagesPerSecond")) {
+            assertTrue(e.has(k), k);
+        }
+        assertTrue(e.get("imagesPerSecond").asDouble() > 0);
+        JsonNode bag = trainMetrics.get("perClass").get("bag");
+        for (String k : List.of("precision", "recall", "f1", "support")) {
+            assertTrue(bag.has(k), k);
+        }
+    }
+
+    @Test
+    void evaluateAndPredictWithBadFiles() throws Exception {
+        Path dir = tmp.resolve("eval-data");
+        copyClass("bag", dir, 20);
+        copyClass("trouser", dir, 20);
+        Files.write(dir.resolve("bag/broken.png"), new byte[]{1, 2, 3});
+        Files.writeString(dir.resolve("trouser/readme.txt"), "not an image");
+        Path metrics = tmp.resolve("eval.json");
+        assertEquals(0, SparkDl.run(new String[]{"evaluate", "--data", dir.toString(), "--model", model.toString(),
+                "--master", "local[2]", "--metrics-json", metrics.toString()}));
+        JsonNode m = JSON.readTree(metrics.toFile());
+        assertEquals(40, m.get("numImages").asInt());
+        assertEquals(2, m.get("badFiles").size());
+        assertTrue(m.get("badFiles").get(0).get("path").asText().contains("/"));
+        assertTrue(m.get("badFiles").get(0).get("reason").asText().length() > 3);
+        assertTrue(m.get("accuracy").asDouble() > 0.6, "accuracy on bags and trousers " + m.get("accuracy"));
+
+        for (String format : List.of("parquet", "csv")) {
+            Path out = tmp.resolve("pred-" + format);
+            assertEquals(0, SparkDl.run(new String[]{"predict", "--data", dir.toString(), "--model", model.toString(),
+                    "--out", out.toString(), "--format", format, "--master", "local[2]"}));
+            SparkSession spark = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
+                    .getOrCreate();
+            try {
+                List<Row> rows = spark.read().format(format).option("header", "true").load(out.toString())
+                        .collectAsList();
+                assertEquals(42, rows.size(), "every file gets a row, bad ones with an error");
+                Row first = rows.stream().filter(r -> r.getAs("error") == null).findFirst().orElseThrow();
+                assertTrue(List.of("bag", "trouser", "tshirt", "pullover", "dress", "coat", "sandal", "shirt",
+                        "sneaker", "ankle-boot").contains(first.<String>getAs("predictedLabel")));
+                assertTrue(rows.stream().anyMatch(r -> r.getAs("error") != null));
+            } finally {
+                spark.stop();
+            }
+        }
+
+        Exception fatal = assertThrows(Exception.class, () -> SparkDl.run(new String[]{"evaluate", "--data",
+                dir.toString(), "--model", model.toString(), "--master", "local[2]", "--fail-on-bad-files"}));
+        assertTrue(chain(fatal).contains("Cannot decode image"), chain(fatal));
+    }
+
+    @Test
+    void usageErrorsAreOneClearLine() throws Exception {
+        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
+                data(), "--model", "x", "--epohcs", "3"})).getMessage().contains("unknown option --epohcs"));
+        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
+                tmp.resolve("missing").toString(), "--model", "x"})).getMessage().contains("does not exist"));
+        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"fit"}))
+                .getMessage().contains("unknown command"));
+        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
+                data(), "--model", "x", "--image-size", "big"})).getMessage().contains("--image-size"));
+
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        Exception e = assertThrows(IllegalArgumentException.class, () -> SparkDl.run(new String[]{"train", "--data",
+                empty.toString(), "--model", tmp.resolve("m2").toString(), "--master", "local[1]"}));
+        assertTrue(e.getMessage().contains("no usable images"), e.getMessage());
+
+        Path single = tmp.resolve("single");
+        copyClass("bag", single, 5);
+        Exception one = assertThrows(Exception.class, () -> SparkDl.run(new String[]{"train", "--data",
+                single.toString(), "--model", tmp.resolve("m3").toString(), "--master", "local[1]"}));
+        assertTrue(chain(one).contains("at least 2 classes"), chain(one));
+    }
+
+    static void copyClass(String label, Path to, int n) throws Exception {
+        Path dst = Files.createDirectories(to.resolve(label));
+        File[] files = new File(data(), label).listFiles();
+        java.util.Arrays.sort(files);
+        for (int i = 0; i < n; i++) {
+            Files.copy(files[i].toPath(), dst.resolve(files[i].getName()));
+        }
+    }
+
+    static String chain(Throwable t) {
+        StringBuilder b = new StringBuilder();
+        for (; t != null; t = t.getCause()) {
+            b.append(t.getMessage()).append(" | ");
+        }
+        return b.toString();
+    }
+}

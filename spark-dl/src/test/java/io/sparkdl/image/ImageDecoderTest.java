@@ -1,0 +1,139 @@
+package io.sparkdl.image;
+
+import io.sparkdl.testkit.SparkTest;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.awt.Color;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static io.sparkdl.image.ImageCodecTest.encode;
+import static io.sparkdl.image.ImageCodecTest.rgb;
+import static org.apache.spark.sql.functions.col;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ImageDecoderTest {
+    @TempDir
+    Path dir;
+
+    private void makeTree() throws Exception {
+        Files.createDirectories(dir.resolve("cats"));
+        Files.createDirectories(dir.resolve("dogs/nested"));
+        Files.write(dir.resolve("cats/a.PNG"), encode(rgb(30, 20, Color.RED), "png"));
+        Files.write(dir.resolve("cats/b.JpEg"), encode(rgb(300, 200, Color.GREEN), "jpeg"));
+        Files.write(dir.resolve("dogs/c.bmp"), encode(rgb(8, 8, Color.BLUE), "bmp"));
+        Files.write(dir.resolve("dogs/nested/d.gif"), encode(rgb(64, 48, Color.WHITE), "gif"));
+        Files.write(dir.resolve("dogs/empty.png"), new byte[0]);
+        Files.write(dir.resolve("dogs/notes.txt"), "not an image".getBytes());
+        byte[] png = encode(rgb(40, 40, Color.BLUE), "png");
+        Files.write(dir.resolve("cats/truncated.png"), java.util.Arrays.copyOf(png, png.length / 2));
+    }
+
+    @Test
+    void readsFolderTreeWithLabelsAndReportsBadFiles() throws Exception {
+        makeTree();
+        SparkSession spark = SparkTest.spark();
+        Dataset<Row> files = ImageSources.readFolder(spark, dir.toString());
+        Dataset<Row> out = new ImageDecoder().setSize(28, 28).setChannels(1).transform(files);
+        List<Row> rows = out.select(col("path"), col("label"), col("image"), col("decodeError"))
+                .orderBy("path").collectAsList();
+        assertEquals(7, rows.size());
+        int good = 0;
+        for (Row r : rows) {
+            String path = r.getString(0);
+            String expectedLabel = path.contains("/cats/") ? "cats" : "dogs";
+            assertEquals(expectedLabel, r.getString(1), path);
+            boolean bad = path.endsWith("empty.png") || path.endsWith("notes.txt") || path.endsWith("truncated.png");
+            if (bad) {
+                assertTrue(r.isNullAt(2), path);
+                assertTrue(r.getString(3) != null && !r.getString(3).isEmpty(), path);
+            } else {
+                good++;
+                Row img = r.getStruct(2);
+                assertEquals(28, img.getInt(1));
+                assertEquals(28, img.getInt(2));
+                assertEquals(1, img.getInt(3));
+                assertEquals(784, ((byte[]) img.get(5)).length);
+                assertEquals(path, img.getString(0));
+                assertNull(r.get(3));
+            }
+        }
+        assertEquals(4, good);
+        Row empty = rows.stream().filter(r -> r.getString(0).endsWith("empty.png")).findFirst().orElseThrow();
+        assertEquals("empty file", empty.getString(3));
+    }
+
+    @Test
+    void skipDropsAndErrorFailsNamingTheFile() throws Exception {
+        makeTree();
+        SparkSession spark = SparkTest.spark();
+        Dataset<Row> files = ImageSources.readFolder(spark, dir.toString());
+        assertEquals(4, new ImageDecoder().setHandleInvalid("skip").transform(files).count());
+        Exception e = assertThrows(Exception.class,
+                () -> new ImageDecoder().setHandleInvalid("error").transform(files).count());
+        String all = chain(e);
+        assertTrue(all.contains("Cannot decode image") && (all.contains("notes.txt") || all.contains("empty.png")
+                || all.contains("truncated.png")), all);
+    }
+
+    @Test
+    void keepsNativeSizeAndAcceptsSparkImageSource() throws Exception {
+        makeTree();
+        SparkSession spark = SparkTest.spark();
+        Row r = new ImageDecoder().transform(ImageSources.readFolder(spark, dir.toString()))
+                .where(col("path").endsWith("a.PNG")).first();
+        Row img = r.getStruct(r.fieldIndex("image"));
+        assertEquals(20, img.getInt(1));
+        assertEquals(30, img.getInt(2));
+        assertEquals(3, img.getInt(3));
+
+        Dataset<Row> viaSpark = spark.read().format("image").load(dir.resolve("dogs/c.bmp").toString());
+        Row s = new ImageDecoder().setInputCol("image").setOutputCol("small").setSize(4, 4).setChannels(1)
+                .transform(viaSpark).first();
+        Row small = s.getStruct(s.fieldIndex("small"));
+        assertEquals(4, small.getInt(1));
+        assertEquals(1, small.getInt(3));
+        assertEquals(ImageCodec.luminance(0, 0, 255), ((byte[]) small.get(5))[0] & 0xff);
+    }
+
+    @Test
+    void schemaAndParamErrorsNameTheProblem() {
+        SparkSession spark = SparkTest.spark();
+        Dataset<Row> strings = spark.range(3).selectExpr("cast(id as string) as content");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ImageDecoder().transform(strings));
+        assertTrue(e.getMessage().contains("Column content must be of type binary"), e.getMessage());
+        assertTrue(e.getMessage().contains("but was string"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new ImageDecoder().setChannels(2));
+        assertThrows(IllegalArgumentException.class, () -> new ImageDecoder().setHandleInvalid("ignore"));
+        IllegalArgumentException size = assertThrows(IllegalArgumentException.class,
+                () -> new ImageDecoder().setHeight(10).transformSchema(strings.schema()));
+        assertTrue(size.getMessage().contains("height and width"), size.getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> new ImageDecoder().setInputCol("nope").transformSchema(strings.schema()))
+                .getMessage().contains("'nope' does not exist"));
+    }
+
+    @Test
+    void missingFolderIsAClearError() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ImageSources.readFolder(SparkTest.spark(), dir.resolve("absent").toString()));
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+    }
+
+    static String chain(Throwable t) {
+        StringBuilder b = new StringBuilder();
+        for (; t != null; t = t.getCause()) {
+            b.append(t.getMessage()).append(" | ");
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,94 @@
+package io.sparkdl.nn;
+
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.factory.Nd4j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class NetworkSpecTest {
+    static final NetworkSpec.Settings ADAM = new NetworkSpec.Settings("adam", 1e-3, 0.9, 0, 1);
+
+    @Test
+    void lenetHasTheClassicShape() {
+        NetworkSpec lenet = NetworkSpec.parse("LeNet");
+        assertArrayEquals(new int[]{28, 28, 1}, lenet.defaultInput());
+        MultiLayerNetwork net = new MultiLayerNetwork(lenet.toConfiguration(28, 28, 1, 10, ADAM));
+        net.init();
+        // conv1 5*5*1*20+20, conv2 5*5*20*50+50, dense 800*500+500, out 500*10+10
+        assertEquals(520 + 25050 + 400500 + 5010, net.numParams());
+        assertArrayEquals(new long[]{3, 10}, net.output(Nd4j.rand(3, 1, 28, 28)).shape());
+    }
+
+    @Test
+    void jsonSpecWithEveryLayerTypeBuildsAndRuns() {
+        String json = """
+                {"layers": [
+                  {"type": "conv", "filters": 4, "kernel": 3, "stride": 1, "padding": 1, "activation": "leakyrelu"},
+                  {"type": "batchnorm"},
+                  {"type": "maxpool", "kernel": 2},
+                  {"type": "conv", "filters": 6, "kernel": 3, "activation": "tanh"},
+                  {"type": "avgpool", "kernel": 2, "stride": 1},
+                  {"type": "dropout", "rate": 0.25},
+                  {"type": "dense", "units": 16, "activation": "sigmoid"},
+                  {"type": "output"}
+                ]}""";
+        NetworkSpec spec = NetworkSpec.parse(json);
+        assertEquals(null, spec.defaultInput());
+        for (String u : new String[]{"sgd", "momentum", "nesterov", "adam"}) {
+            MultiLayerConfiguration conf = spec.toConfiguration(8, 8, 3, 4,
+                    new NetworkSpec.Settings(u, 0.01, 0.9, 1e-4, 3));
+            MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.toJson()));
+            net.init();
+            net.fit(Nd4j.rand(5, 3, 8, 8), Nd4j.eye(5).getColumns(0, 1, 2, 3));
+            assertArrayEquals(new long[]{5, 4}, net.output(Nd4j.rand(5, 3, 8, 8)).shape(), u);
+        }
+        NetworkSpec gap = NetworkSpec.parse("""
+                {"layers": [{"type": "conv", "filters": 3, "kernel": 3}, {"type": "globalavgpool"},
+                            {"type": "output"}]}""");
+        MultiLayerNetwork g = new MultiLayerNetwork(gap.toConfiguration(10, 12, 1, 2, ADAM));
+        g.init();
+        assertArrayEquals(new long[]{2, 2}, g.output(Nd4j.rand(2, 1, 10, 12)).shape());
+    }
+
+    @Test
+    void momentumIsHeavyBall() {
+        Momentum m = new Momentum(0.1, 0.5);
+        var view = Nd4j.zeros(1, 2);
+        var u = m.instantiate(view, true);
+        var g = Nd4j.createFromArray(new float[]{1f, 2f}).reshape(1, 2);
+        u.applyUpdater(g, 0, 0);
+        assertArrayEquals(new float[]{0.1f, 0.2f}, g.toFloatVector(), 1e-6f);
+        var g2 = Nd4j.createFromArray(new float[]{1f, 2f}).reshape(1, 2);
+        u.applyUpdater(g2, 1, 0);
+        // v = 0.5 * [1, 2] + [1, 2] = [1.5, 3]; update = lr * v
+        assertArrayEquals(new float[]{0.15f, 0.3f}, g2.toFloatVector(), 1e-6f);
+    }
+
+    @Test
+    void errorsNameTheLayerAndField() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NetworkSpec.parse("alexnet"))
+                .getMessage().contains("neither a built-in"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NetworkSpec.parse(
+                "{\"layers\": [{\"type\": \"conv\", \"filters\": 0, \"kernel\": 3}, {\"type\": \"output\"}]}"))
+                .getMessage().contains("layers[0].filters must be a positive integer"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NetworkSpec.parse(
+                "{\"layers\": [{\"type\": \"dense\", \"units\": 3}]}"))
+                .getMessage().contains("must be of type 'output'"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NetworkSpec.parse(
+                "{\"layers\": [{\"type\": \"dense\", \"units\": 3, \"activation\": \"swish2\"}, {\"type\": \"output\"}]}"))
+                .getMessage().contains("layers[0].activation 'swish2' is unknown"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NetworkSpec.parse(
+                "{\"layers\": [{\"type\": \"dropout\", \"rate\": 1.5}, {\"type\": \"output\"}]}"))
+                .getMessage().contains("layers[0].rate"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NetworkSpec.parse(
+                "{\"layers\": [{\"type\": \"conv\", \"filters\": 2, \"kernel\": 3, \"size\": 2}, {\"type\": \"output\"}]}"))
+                .getMessage().contains("unknown field 'size'"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NetworkSpec.parse("{oops"))
+                .getMessage().contains("not valid JSON"));
+    }
+}

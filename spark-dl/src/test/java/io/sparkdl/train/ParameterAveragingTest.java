@@ -1,0 +1,106 @@
+package io.sparkdl.train;
+
+import io.sparkdl.nn.NetworkSpec;
+import io.sparkdl.testkit.SparkTest;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ParameterAveragingTest {
+    private static final int N = 150;
+    private static final int CLASSES = 3;
+
+    static ImageBlock syntheticBlock(long seed, int n) {
+        Random r = new Random(seed);
+        byte[] px = new byte[n * 12 * 12];
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = r.nextInt(CLASSES);
+            for (int k = 0; k < 144; k++) {
+                // class-dependent bright band plus noise: learnable, not trivial
+                int row = k / 12;
+                int base = row / 4 == labels[i] ? 180 : 40;
+                px[i * 144 + k] = (byte) Math.max(0, Math.min(255, base + r.nextInt(60) - 30));
+            }
+        }
+        return new ImageBlock(n, 1, 12, 12, px, labels);
+    }
+
+    static MultiLayerConfiguration conf(String updater) {
+        return NetworkSpec.parse("""
+                {"layers": [{"type": "conv", "filters": 4, "kernel": 3}, {"type": "maxpool", "kernel": 2},
+                            {"type": "dense", "units": 12}, {"type": "output"}]}""")
+                .toConfiguration(12, 12, 1, CLASSES, new NetworkSpec.Settings(updater, 0.01, 0.9, 0, 11));
+    }
+
+    @Test
+    void oneWorkerEqualsSingleProcessFit() {
+        for (String updater : new String[]{"adam", "momentum"}) {
+            ImageBlock block = syntheticBlock(5, N);
+            MultiLayerConfiguration conf = conf(updater);
+            MultiLayerNetwork init = new MultiLayerNetwork(conf.clone());
+            init.init();
+            float[] start = init.params().toFloatVector();
+            int epochs = 2;
+            int batch = 16;
+            long seed = 99;
+
+            JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
+            JavaRDD<ImageBlock> rdd = sc.parallelize(List.of(block), 1).cache();
+            List<EpochStats> seen = new ArrayList<>();
+            TrainingResult r = new ParameterAveraging(3, 2).train(new TrainingJob(sc, conf.toJson(), start, null, rdd,
+                    null, CLASSES, epochs, batch, seed, 1000, seen::add));
+
+            MultiLayerNetwork local = new MultiLayerNetwork(conf.clone());
+            local.init();
+            local.setParams(init.params().dup());
+            for (int e = 0; e < epochs; e++) {
+                int[] order = ImageBlock.epochOrder(seed, e, 0, N);
+                for (int s = 0; s < N; s += batch) {
+                    local.fit(block.dataSet(order, s, Math.min(N, s + batch), CLASSES));
+                }
+            }
+            float[] expected = local.params().toFloatVector();
+            double maxDiff = 0;
+            double moved = 0;
+            for (int i = 0; i < expected.length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(expected[i] - r.params()[i]));
+                moved = Math.max(moved, Math.abs(expected[i] - start[i]));
+            }
+            assertTrue(maxDiff < 1e-5, updater + ": max parameter difference " + maxDiff);
+            assertTrue(moved > 1e-3, updater + ": training did not change the weights");
+            assertEquals(epochs, seen.size());
+            assertEquals(epochs, r.history().size());
+            rdd.unpersist();
+        }
+    }
+
+    @Test
+    void twoWorkersLearnAndReportHistory() {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
+        JavaRDD<ImageBlock> rdd = sc.parallelize(List.of(syntheticBlock(1, 300), syntheticBlock(2, 280)), 2).cache();
+        JavaRDD<ImageBlock> val = sc.parallelize(List.of(syntheticBlock(3, 100)), 1).cache();
+        MultiLayerConfiguration conf = conf("adam");
+        MultiLayerNetwork init = new MultiLayerNetwork(conf);
+        init.init();
+        TrainingResult r = new ParameterAveraging(2, 2).train(new TrainingJob(sc, conf.toJson(),
+                init.params().toFloatVector(), null, rdd, val, CLASSES, 4, 16, 1, 1000, e -> { }));
+        EpochStats last = r.history().get(3);
+        assertTrue(last.validationAccuracy() > 0.8, "validation accuracy " + last.validationAccuracy());
+        assertTrue(r.history().get(0).loss() > last.loss(), "loss must fall: " + r.history());
+        assertTrue(last.imagesPerSecond() > 0);
+        assertTrue(r.updaterState() != null && r.updaterState().length == 2 * r.params().length,
+                "Adam state (m and v) must travel with the weights");
+        rdd.unpersist();
+        val.unpersist();
+    }
+}
