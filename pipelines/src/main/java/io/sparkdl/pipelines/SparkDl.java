@@ -62,8 +62,7 @@ public final class SparkDl {
         try {
             code = run(args);
         } catch (CliArgs.UsageException e) {
-            System.err.println("spark-dl: " + e.getMessage());
-            System.err.print(USAGE);
+            System.err.println("spark-dl: " + e.getMessage() + " (spark-dl --help lists the options)");
             code = 2;
         } catch (Throwable e) {
             System.err.println("spark-dl: error: " + rootMessage(e));

@@ -246,7 +246,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
 
         private Row decode(Row r, String path) throws ImageCodec.DecodeException {
             if (r.isNullAt(inIdx)) {
-                throw new ImageCodec.DecodeException("no image data (null)");
+                throw new ImageCodec.DecodeException("no image data (the file could not be read)");
             }
             ImageCodec.Pixels px;
             String origin;

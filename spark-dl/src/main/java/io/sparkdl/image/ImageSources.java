@@ -1,38 +1,53 @@
 package io.sparkdl.image;
 
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.Serializable;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.when;
 
 /**
  * Image data sources as DataFrames of undecoded bytes, ready for {@link ImageDecoder}.
- *
- * <p>Files are listed on the driver (names only) and read on executors by Spark's {@code binaryFile}
- * source, which sizes partitions from the data and the cluster's parallelism. No pixel reaches the
- * driver.
+ * Files are listed on the driver (names only) and read on executors; no pixel reaches the driver.
  */
 public final class ImageSources {
     private ImageSources() {
     }
 
+    /** Files per partition when reading a folder: big enough to amortise task start-up, small enough to retry. */
+    static final int FILES_PER_PARTITION = 1000;
+
     /**
      * A folder tree where each sub-folder of {@code root} is a class: columns {@code path} (string),
      * {@code label} (string: the first folder below root; null for files directly in root) and
-     * {@code content} (binary). Every file is kept, whatever its extension: files that are not images
-     * are reported by the decoder instead of vanishing. Hidden files (names starting with '.' or '_')
-     * are skipped, as everywhere in Spark.
+     * {@code content} (binary; null when the file could not be read). Every file is kept, whatever its
+     * extension or size, empty ones included: files that are not images are reported by the decoder
+     * instead of vanishing. Hidden files (names starting with '.' or '_') are skipped, as everywhere in
+     * Spark.
+     *
+     * <p>Spark lists the tree (in parallel for large trees); the driver keeps only the file names.
+     * Bytes are read lazily on executors, about {@value #FILES_PER_PARTITION} files per partition and at
+     * least one partition per core. (Spark's {@code binaryFile} source drops zero-length files and plans
+     * each small file as 4 MB, which makes thousands of tiny partitions for image folders.)
      */
     public static Dataset<Row> readFolder(SparkSession spark, String root) {
         Path p = new Path(root);
@@ -49,16 +64,71 @@ public final class ImageSources {
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot list image folder " + root, e);
         }
-        String prefix = qualified.endsWith("/") ? qualified : qualified + "/";
-        Dataset<Row> files = spark.read().format("binaryFile")
-                .option("recursiveFileLookup", "true")
-                .load(qualified);
-        // binaryFile qualifies paths the same way as FileSystem.makeQualified, so the prefix matches.
-        Column rel = expr("substring(path, " + (prefix.length() + 1) + ")");
-        Column label = when(col("path").startsWith(lit(prefix)).and(rel.contains("/")),
-                expr("substring_index(substring(path, " + (prefix.length() + 1) + "), '/', 1)"))
-                .otherwise(lit(null).cast(DataTypes.StringType));
-        return files.select(col("path"), label.as("label"), col("content"));
+        // Compare URI paths: listings may spell the same file "file:/x" or "file:///x".
+        String rootPath = new Path(qualified).toUri().getPath();
+        String prefix = rootPath.endsWith("/") ? rootPath : rootPath + "/";
+        String[] files = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
+                .load(qualified).inputFiles();
+        Arrays.sort(files);
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        int parts = Math.max(1, Math.max(sc.defaultParallelism(),
+                (files.length + FILES_PER_PARTITION - 1) / FILES_PER_PARTITION));
+        parts = Math.min(parts, Math.max(1, files.length));
+        Broadcast<HadoopConf> conf = sc.broadcast(new HadoopConf(spark.sparkContext().hadoopConfiguration()));
+        JavaRDD<Row> rows = sc.parallelize(Arrays.asList(files), parts).map(f -> {
+            String fp = new Path(f).toUri().getPath();
+            String rel = fp.startsWith(prefix) ? fp.substring(prefix.length()) : null;
+            String label = rel != null && rel.contains("/") ? rel.substring(0, rel.indexOf('/')) : null;
+            return RowFactory.create(f, label, readBytes(f, conf.value().get()));
+        });
+        StructType schema = new StructType()
+                .add("path", DataTypes.StringType, false)
+                .add("label", DataTypes.StringType, true)
+                .add("content", DataTypes.BinaryType, true);
+        return spark.createDataFrame(rows, schema);
+    }
+
+    /** The file's bytes, or null when it cannot be read or is too large for one array. */
+    private static byte[] readBytes(String file, Configuration conf) {
+        Path p = new Path(file);
+        try {
+            FileSystem fs = p.getFileSystem(conf);
+            long len = fs.getFileStatus(p).getLen();
+            if (len > Integer.MAX_VALUE - 16) {
+                return null;
+            }
+            byte[] b = new byte[(int) len];
+            try (FSDataInputStream in = fs.open(p)) {
+                in.readFully(0, b);
+            }
+            return b;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Hadoop's Configuration is Writable, not Serializable. */
+    static final class HadoopConf implements Serializable {
+        private transient Configuration conf;
+
+        HadoopConf(Configuration conf) {
+            this.conf = conf;
+        }
+
+        Configuration get() {
+            return conf;
+        }
+
+        private void writeObject(ObjectOutputStream out) throws IOException {
+            out.defaultWriteObject();
+            conf.write(out);
+        }
+
+        private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+            in.defaultReadObject();
+            conf = new Configuration(false);
+            conf.readFields(in);
+        }
     }
 
     /**

@@ -44,7 +44,7 @@ public final class Fuzzers {
             }
 
             public Dataset<Row> data(SparkSession spark) {
-                return ImageSources.readFolder(spark, SparkTest.fashionSmall()).limit(30);
+                return ImageSources.readFolder(spark, SparkTest.fashionSmall()).orderBy("path").limit(30);
             }
 
             public List<String> outputColumns() {

@@ -160,7 +160,7 @@ class SaveLoadKitTest {
                     assertNotNull(vb, where);
                     assertArrayEquals(v.toArray(), ((Vector) vb).toArray(), 1e-6, where);
                 } else if (va instanceof Row r) {
-                    assertEquals(r.toString().length(), vb.toString().length(), where);
+                    assertEquals(r.size(), ((Row) vb).size(), where);
                     for (int k = 0; k < r.size(); k++) {
                         Object ra = r.get(k);
                         Object rb = ((Row) vb).get(k);

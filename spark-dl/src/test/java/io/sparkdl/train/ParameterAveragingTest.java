@@ -84,6 +84,47 @@ class ParameterAveragingTest {
         }
     }
 
+    /**
+     * Two workers, SGD, averaging after every minibatch, equal data per worker: the mean of the two
+     * updates is one SGD step on the union of the two minibatches (the loss is a per-example mean). This
+     * fails if a worker kept its own weights instead of the broadcast ones.
+     */
+    @Test
+    void averagingEveryStepEqualsPlainSgdOnTheCombinedBatch() {
+        int n = 96;
+        int batch = 8;
+        long seed = 4;
+        ImageBlock b0 = syntheticBlock(21, n);
+        ImageBlock b1 = syntheticBlock(22, n);
+        MultiLayerConfiguration conf = conf("sgd");
+        MultiLayerNetwork init = new MultiLayerNetwork(conf.clone());
+        init.init();
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
+        JavaRDD<ImageBlock> rdd = sc.parallelize(List.of(b0, b1), 2).cache();
+        TrainingResult r = new ParameterAveraging(1, 2).train(new TrainingJob(sc, conf.toJson(),
+                init.params().toFloatVector(), null, rdd, null, CLASSES, 2, batch, seed, 100, e -> { }));
+
+        MultiLayerNetwork local = new MultiLayerNetwork(conf.clone());
+        local.init();
+        local.setParams(init.params().dup());
+        for (int e = 0; e < 2; e++) {
+            int[] o0 = ImageBlock.epochOrder(seed, e, 0, n);
+            int[] o1 = ImageBlock.epochOrder(seed, e, 1, n);
+            for (int s = 0; s < n; s += batch) {
+                var d0 = b0.dataSet(o0, s, s + batch, CLASSES);
+                var d1 = b1.dataSet(o1, s, s + batch, CLASSES);
+                local.fit(org.nd4j.linalg.dataset.DataSet.merge(List.of(d0, d1)));
+            }
+        }
+        float[] expected = local.params().toFloatVector();
+        double maxDiff = 0;
+        for (int i = 0; i < expected.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(expected[i] - r.params()[i]));
+        }
+        assertTrue(maxDiff < 1e-4, "max parameter difference " + maxDiff);
+        rdd.unpersist();
+    }
+
     @Test
     void twoWorkersLearnAndReportHistory() {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
