@@ -217,9 +217,11 @@ public final class SparkDl {
             int[] s = model.inputShape();
             Loaded in = load(spark, data, s[0], s[1], s[2], a.has("fail-on-bad-files"), false);
             Dataset<Row> pred = model.transform(in.all.drop("content"));
+            // Bad files keep their row with a null prediction; vector_to_array does not accept null.
+            org.apache.spark.sql.Column probs = when(col("probability").isNotNull(),
+                    vector_to_array(col("probability"), "float64"));
             Dataset<Row> out = pred.select(col("path"), col("predictedLabel"),
-                    format.equals("csv") ? to_json(vector_to_array(col("probability"), "float64")).as("probability")
-                            : vector_to_array(col("probability"), "float64").as("probability"),
+                    (format.equals("csv") ? to_json(probs) : probs).as("probability"),
                     col("decodeError").as("error"));
             if (format.equals("csv")) {
                 out.write().mode("overwrite").option("header", "true").csv(outDir);
