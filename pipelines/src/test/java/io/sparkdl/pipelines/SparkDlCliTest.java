@@ -103,6 +103,34 @@ class SparkDlCliTest {
     }
 
     @Test
+    void trainsAJsonArchitectureAtAChosenSizeAndChannels() throws Exception {
+        Path data = tmp.resolve("two-classes");
+        copyClass("sandal", data, 40);
+        copyClass("trouser", data, 40);
+        Path arch = tmp.resolve("tiny.json");
+        Files.writeString(arch, """
+                {"layers": [{"type": "conv", "filters": 6, "kernel": 3, "padding": 1, "activation": "relu"},
+                            {"type": "batchnorm"}, {"type": "maxpool", "kernel": 2},
+                            {"type": "dropout", "rate": 0.2}, {"type": "dense", "units": 16}, {"type": "output"}]}""");
+        Path m = tmp.resolve("tiny-model");
+        Path metrics = tmp.resolve("tiny.json.metrics");
+        assertEquals(0, SparkDl.run(new String[]{"train", "--data", data.toString(), "--model", m.toString(),
+                "--arch", arch.toString(), "--image-size", "16x12", "--channels", "3", "--epochs", "3",
+                "--updater", "momentum", "--learning-rate", "0.05", "--master", "local[2]",
+                "--validation-fraction", "0", "--metrics-json", metrics.toString()}));
+        JsonNode j = JSON.readTree(metrics.toFile());
+        assertTrue(j.get("accuracy").asDouble() > 0.8, "sandals vs trousers " + j.get("accuracy"));
+        assertEquals("training", j.get("evaluatedOn").asText());
+        Path eval = tmp.resolve("tiny-eval.json");
+        assertEquals(0, SparkDl.run(new String[]{"evaluate", "--data", data.toString(), "--model", m.toString(),
+                "--master", "local[2]", "--metrics-json", eval.toString()}));
+        assertEquals(80, JSON.readTree(eval.toFile()).get("numImages").asInt());
+        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
+                data.toString(), "--model", "x", "--arch", tmp.resolve("nope.json").toString()}))
+                .getMessage().contains("--arch"));
+    }
+
+    @Test
     void usageErrorsAreOneClearLine() throws Exception {
         assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
                 data(), "--model", "x", "--epohcs", "3"})).getMessage().contains("unknown option --epohcs"));

@@ -105,6 +105,35 @@ class ImageDecoderTest {
     }
 
     @Test
+    void acceptsBinaryFileSourceAndParquetTables() throws Exception {
+        makeTree();
+        SparkSession spark = SparkTest.spark();
+        Dataset<Row> bin = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
+                .load(dir.toString());
+        Dataset<Row> decoded = new ImageDecoder().setSize(8, 8).setHandleInvalid("skip").transform(bin);
+        assertEquals(4, decoded.count());
+
+        String table = dir.resolve("table.parquet").toString();
+        ImageSources.readFolder(spark, dir.toString()).where(col("path").endsWith("a.PNG")
+                        .or(col("path").endsWith("c.bmp")))
+                .selectExpr("content as bytes", "label as class", "path as file")
+                .write().parquet(table);
+        Dataset<Row> t = ImageSources.readTable(spark, table, "parquet", "bytes", "class", "file");
+        List<Row> rows = new ImageDecoder().setSize(5, 5).setChannels(1).transform(t)
+                .select("label", "image", "decodeError").orderBy("label").collectAsList();
+        assertEquals(2, rows.size());
+        assertEquals("cats", rows.get(0).getString(0));
+        assertEquals(25, ((byte[]) rows.get(0).getStruct(1).get(5)).length);
+        assertNull(rows.get(1).get(2));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ImageSources.readTable(spark, table, "parquet", "pixels", "class", null));
+        assertTrue(e.getMessage().contains("no column 'pixels'"), e.getMessage());
+        IllegalArgumentException type = assertThrows(IllegalArgumentException.class,
+                () -> ImageSources.readTable(spark, table, "parquet", "class", null, null));
+        assertTrue(type.getMessage().contains("Column class must be of type binary but was string"), type.getMessage());
+    }
+
+    @Test
     void schemaAndParamErrorsNameTheProblem() {
         SparkSession spark = SparkTest.spark();
         Dataset<Row> strings = spark.range(3).selectExpr("cast(id as string) as content");
