@@ -42,6 +42,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
     private final IntParam height;
     private final IntParam width;
     private final IntParam channels;
+    private final Param<String> outputFormat;
 
     public ImageDecoder() {
         this(Identifiable$.MODULE$.randomUID("imgdec"));
@@ -65,6 +66,11 @@ public class ImageDecoder extends Transformer implements MLWritable {
         channels = new IntParam(this, "channels",
                 "Output channels: 1 (gray), 3 (colour) or 0 to keep the source's (gray stays gray).",
                 SharedParams.<Object>validator(v -> (Integer) v == 0 || (Integer) v == 1 || (Integer) v == 3));
+        outputFormat = SharedParams.choice(this, "outputFormat",
+                "'image': compact uint8 image struct (read as [0,1] when minibatches are assembled); 'vector': "
+                        + "an ML vector of values scaled to [0,1], channel-planar RGB, for MLlib stages (8 bytes "
+                        + "per value; needs height, width and channels).", "image", "vector");
+        setDefault(outputFormat, "image");
         setDefault(inputCol, "content");
         setDefault(outputCol, "image");
         setDefault(pathCol, "path");
@@ -88,6 +94,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
     public IntParam height() { return height; }
     public IntParam width() { return width; }
     public IntParam channels() { return channels; }
+    public Param<String> outputFormat() { return outputFormat; }
 
     public String getInputCol() { return $(inputCol); }
     public String getOutputCol() { return $(outputCol); }
@@ -97,6 +104,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
     public int getHeight() { return (Integer) $(height); }
     public int getWidth() { return (Integer) $(width); }
     public int getChannels() { return (Integer) $(channels); }
+    public String getOutputFormat() { return $(outputFormat); }
 
     public ImageDecoder setInputCol(String v) { set(inputCol, v); return this; }
     public ImageDecoder setOutputCol(String v) { set(outputCol, v); return this; }
@@ -106,6 +114,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
     public ImageDecoder setHeight(int v) { set(height, v); return this; }
     public ImageDecoder setWidth(int v) { set(width, v); return this; }
     public ImageDecoder setChannels(int v) { set(channels, v); return this; }
+    public ImageDecoder setOutputFormat(String v) { set(outputFormat, v); return this; }
 
     /** Sets height and width together. */
     public ImageDecoder setSize(int h, int w) { return setHeight(h).setWidth(w); }
@@ -115,6 +124,11 @@ public class ImageDecoder extends Transformer implements MLWritable {
         if ((getHeight() == 0) != (getWidth() == 0)) {
             throw new IllegalArgumentException("ImageDecoder: height and width must both be set or both be 0, but were "
                     + getHeight() + " and " + getWidth());
+        }
+        boolean vector = getOutputFormat().equals("vector");
+        if (vector && (getHeight() == 0 || getChannels() == 0)) {
+            throw new IllegalArgumentException("ImageDecoder: outputFormat 'vector' needs height, width and channels "
+                    + "set, so that every vector has the same length");
         }
         StructField in = SharedParams.requireColumn(schema, getInputCol(), "Input");
         DataType t = in.dataType();
@@ -131,16 +145,17 @@ public class ImageDecoder extends Transformer implements MLWritable {
         if (!replaceInPlace) {
             SharedParams.requireAbsent(schema, getOutputCol(), "Output");
         }
+        DataType outType = vector ? org.apache.spark.ml.linalg.SQLDataTypes.VectorType() : ImageStruct.schema();
         StructType out = new StructType();
         for (StructField f : schema.fields()) {
             if (replaceInPlace && f.name().equals(getOutputCol())) {
-                out = out.add(getOutputCol(), ImageStruct.schema(), true);
+                out = out.add(getOutputCol(), outType, true);
             } else {
                 out = out.add(f);
             }
         }
         if (!replaceInPlace) {
-            out = out.add(getOutputCol(), ImageStruct.schema(), true);
+            out = out.add(getOutputCol(), outType, true);
         }
         if (getHandleInvalid().equals("keep")) {
             SharedParams.requireAbsent(schema, getErrorCol(), "Error");
@@ -157,7 +172,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
         int pathIdx = Arrays.asList(inSchema.fieldNames()).indexOf(getPathCol());
         DecodeRows fn = new DecodeRows(inIdx, pathIdx, ImageStruct.isImageStruct(inSchema.apply(inIdx).dataType()),
                 getOutputCol().equals(getInputCol()), getHeight(), getWidth(), getChannels(), getHandleInvalid(),
-                inSchema.size());
+                inSchema.size(), getOutputFormat().equals("vector"));
         return dataset.toDF().mapPartitions(fn, Encoders.row(outSchema));
     }
 
@@ -172,9 +187,11 @@ public class ImageDecoder extends Transformer implements MLWritable {
         private final int channels;
         private final String handleInvalid;
         private final int nIn;
+        private final boolean vector;
 
         DecodeRows(int inIdx, int pathIdx, boolean structInput, boolean inPlace, int height, int width,
-                   int channels, String handleInvalid, int nIn) {
+                   int channels, String handleInvalid, int nIn, boolean vector) {
+            this.vector = vector;
             this.inIdx = inIdx;
             this.pathIdx = pathIdx;
             this.structInput = structInput;
@@ -198,7 +215,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
                     while (rows.hasNext()) {
                         Row r = rows.next();
                         String path = pathIdx >= 0 && !r.isNullAt(pathIdx) ? r.getString(pathIdx) : null;
-                        Row image = null;
+                        Object image = null;
                         String error = null;
                         try {
                             image = decode(r, path);
@@ -244,7 +261,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
             };
         }
 
-        private Row decode(Row r, String path) throws ImageCodec.DecodeException {
+        private Object decode(Row r, String path) throws ImageCodec.DecodeException {
             if (r.isNullAt(inIdx)) {
                 throw new ImageCodec.DecodeException("no image data (the file could not be read)");
             }
@@ -263,6 +280,14 @@ public class ImageDecoder extends Transformer implements MLWritable {
             }
             if (height > 0) {
                 px = ImageCodec.resize(px, height, width);
+            }
+            if (vector) {
+                byte[] planar = ImageCodec.toPlanar(px, channels, height, width);
+                double[] v = new double[planar.length];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (planar[i] & 0xff) / 255.0;
+                }
+                return org.apache.spark.ml.linalg.Vectors.dense(v);
             }
             return ImageStruct.toRow(origin, px);
         }

@@ -134,6 +134,26 @@ class ImageDecoderTest {
     }
 
     @Test
+    void vectorOutputIsScaledToUnitRangeForMllib() throws Exception {
+        makeTree();
+        SparkSession spark = SparkTest.spark();
+        Dataset<Row> v = new ImageDecoder().setSize(4, 3).setChannels(3).setOutputFormat("vector")
+                .setHandleInvalid("skip").transform(ImageSources.readFolder(spark, dir.toString()));
+        Row red = v.where(col("path").endsWith("a.PNG")).first();
+        org.apache.spark.ml.linalg.Vector x = red.getAs("image");
+        assertEquals(3 * 4 * 3, x.size());
+        assertEquals(1.0, x.apply(0), 1e-9);      // R plane first
+        assertEquals(0.0, x.apply(12), 1e-9);     // G plane
+        assertEquals(0.0, x.apply(24), 1e-9);     // B plane
+        // an MLlib stage takes it as is
+        new org.apache.spark.ml.feature.StandardScaler().setInputCol("image").setOutputCol("scaled").fit(v)
+                .transform(v).count();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ImageDecoder().setOutputFormat("vector").transformSchema(v.drop("image").schema()));
+        assertTrue(e.getMessage().contains("needs height, width and channels"), e.getMessage());
+    }
+
+    @Test
     void schemaAndParamErrorsNameTheProblem() {
         SparkSession spark = SparkTest.spark();
         Dataset<Row> strings = spark.range(3).selectExpr("cast(id as string) as content");
