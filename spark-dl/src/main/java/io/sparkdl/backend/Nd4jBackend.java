@@ -18,6 +18,8 @@ import java.util.Properties;
 public final class Nd4jBackend {
     private static final Logger LOG = LoggerFactory.getLogger(Nd4jBackend.class);
     static final String HELPERS_DISABLE = "org.eclipse.deeplearning4j.helpers.disable";
+    static final String JAVACPP_EXTENSION = "org.bytedeco.javacpp.platform.extension";
+    static final String ONEDNN_NATIVES = "org/nd4j/linalg/cpu/nativecpu/bindings/linux-x86_64-onednn/libnd4jcpu.so";
     private static volatile BackendInfo info;
 
     private Nd4jBackend() {
@@ -33,6 +35,15 @@ public final class Nd4jBackend {
             if (info == null) {
                 if (System.getProperty(HELPERS_DISABLE) == null) {
                     System.setProperty(HELPERS_DISABLE, "false");
+                }
+                // JavaCPP only loads the oneDNN build of libnd4j (classifier linux-x86_64-onednn) from its
+                // own folder when told the extension; this must happen before ND4J loads its natives.
+                ClassLoader cl = Nd4jBackend.class.getClassLoader();
+                boolean cudaFirst = cl.getResource("org/nd4j/linalg/jcublas/JCublasBackend.class") != null
+                        && !"0".equals(System.getenv("BACKEND_PRIORITY_GPU"));
+                if (System.getProperty(JAVACPP_EXTENSION) == null && !cudaFirst
+                        && cl.getResource(ONEDNN_NATIVES) != null) {
+                    System.setProperty(JAVACPP_EXTENSION, "-onednn");
                 }
                 info = describe();
                 LOG.info("spark-dl backend: {}", info);
@@ -55,9 +66,16 @@ public final class Nd4jBackend {
         int ompThreads = parseInt(p.get("omp.threads"), Nd4j.getEnvironment().maxThreads());
         String omp = System.getenv("OMP_NUM_THREADS");
         boolean helpersAllowed = !Boolean.parseBoolean(System.getProperty(HELPERS_DISABLE, "true"));
-        boolean oneDnn = helpersAllowed && BaseMKLDNNHelper.mklDnnEnabled();
+        String lib = nativeLibrary();
+        // "Active" only when DL4J's helpers are on, libnd4j says it uses oneDNN, and the loaded libnd4j is
+        // the oneDNN build: the plain linux-x86_64 build answers isUseONEDNN()=true without containing it.
+        boolean oneDnn = helpersAllowed && BaseMKLDNNHelper.mklDnnEnabled() && lib.contains("-onednn");
+        if ("CPU".equalsIgnoreCase(backend) && !oneDnn) {
+            LOG.warn("oneDNN is not in use (native library {}); convolutions run several times slower. Use the "
+                    + "nd4j-native classifier linux-x86_64-onednn (the default cpu profile).", lib);
+        }
         return new BackendInfo(backend, blas, ompThreads, omp, oneDnn,
-                Nd4j.dataType().toString(), Runtime.getRuntime().availableProcessors());
+                Nd4j.dataType().toString(), Runtime.getRuntime().availableProcessors(), lib);
     }
 
     /**
@@ -94,6 +112,19 @@ public final class Nd4jBackend {
                 + "without -Pcuda.";
     }
 
+    /** The folder libnd4j was loaded from (e.g. ".../linux-x86_64-onednn"), or "unknown". */
+    static String nativeLibrary() {
+        for (java.util.Map.Entry<String, String> e : org.bytedeco.javacpp.Loader.getLoadedLibraries().entrySet()) {
+            if (e.getKey().equals("nd4jcpu") || e.getKey().equals("nd4jcuda")) {
+                String path = e.getValue();
+                int slash = path.lastIndexOf('/');
+                int prev = slash > 0 ? path.lastIndexOf('/', slash - 1) : -1;
+                return prev >= 0 ? path.substring(prev + 1, slash) : path;
+            }
+        }
+        return "unknown";
+    }
+
     private static int parseInt(Object o, int dflt) {
         try {
             return o == null ? dflt : Integer.parseInt(o.toString().trim());
@@ -104,12 +135,13 @@ public final class Nd4jBackend {
 
     /** What the ND4J backend in this JVM is, as logged at start-up. */
     public record BackendInfo(String backend, String blas, int threads, String ompNumThreadsEnv,
-                              boolean oneDnnActive, String dataType, int cpus) {
+                              boolean oneDnnActive, String dataType, int cpus, String nativeBuild) {
         @Override
         public String toString() {
             return "backend=" + backend + ", blas=" + blas + ", threads=" + threads
                     + " (OMP_NUM_THREADS=" + (ompNumThreadsEnv == null ? "unset" : ompNumThreadsEnv) + ")"
-                    + ", oneDNN=" + (oneDnnActive ? "active" : "inactive") + ", dtype=" + dataType
+                    + ", oneDNN=" + (oneDnnActive ? "active" : "inactive") + ", natives=" + nativeBuild
+                    + ", dtype=" + dataType
                     + ", cpus=" + cpus;
         }
     }

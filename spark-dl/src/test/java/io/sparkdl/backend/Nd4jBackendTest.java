@@ -14,6 +14,7 @@ class Nd4jBackendTest {
         assertTrue(info.oneDnnActive(), "oneDNN layer helpers must be active: " + info);
         assertEquals("false", System.getProperty(Nd4jBackend.HELPERS_DISABLE));
         assertTrue(info.toString().contains("oneDNN=active"));
+        assertEquals("linux-x86_64-onednn", info.nativeBuild(), "the oneDNN build of libnd4j must be loaded");
     }
 
     @Test

@@ -16,7 +16,7 @@ import java.util.Random;
  * same network configuration spark-dl builds, minibatches made from the IDX files in memory (so no
  * Spark, no decoding). Prints one line: {@code plain-fit images_per_second=... test_accuracy=...}.
  *
- * <p>Args: DATA_DIR EPOCHS BATCH LEARNING_RATE SEED
+ * <p>Args: DATA_DIR EPOCHS BATCH LEARNING_RATE SEED [TRAIN_LIMIT]
  */
 public final class PlainFitBench {
     private PlainFitBench() {
@@ -37,7 +37,7 @@ public final class PlainFitBench {
         MultiLayerNetwork net = new MultiLayerNetwork(NetworkSpec.parse("lenet").toConfiguration(28, 28, 1, 10,
                 new NetworkSpec.Settings("adam", lr, 0.9, 0.0, seed)));
         net.init();
-        int n = train.pixels().length;
+        int n = args.length > 5 ? Math.min(train.pixels().length, Integer.parseInt(args[5])) : train.pixels().length;
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
