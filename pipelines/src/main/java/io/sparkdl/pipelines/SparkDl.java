@@ -320,10 +320,35 @@ public final class SparkDl {
 
     private static SparkSession session(CliArgs a, String name) {
         SparkSession.Builder b = SparkSession.builder().appName(name).master(a.get("master", "local[*]"));
+        applyDefaults(b, System.getProperty("spark-dl.defaults"));
         SparkSession spark = b.getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
         LOG.info("Spark {} master {}; {}", spark.version(), spark.sparkContext().master(), Nd4jBackend.init());
         return spark;
+    }
+
+    /**
+     * Applies {@code key value} lines of a spark-defaults.conf file (the launcher passes
+     * conf/spark-defaults.conf) unless the key is already set as a system property.
+     */
+    static void applyDefaults(SparkSession.Builder b, String file) {
+        if (file == null || !new File(file).isFile()) {
+            return;
+        }
+        try {
+            for (String line : Files.readAllLines(new File(file).toPath(), StandardCharsets.UTF_8)) {
+                String t = line.trim();
+                if (t.isEmpty() || t.startsWith("#")) {
+                    continue;
+                }
+                String[] kv = t.split("\\s+", 2);
+                if (kv.length == 2 && System.getProperty(kv[0]) == null) {
+                    b.config(kv[0], kv[1].trim());
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("Cannot read " + file, e);
+        }
     }
 
     private static String existingDir(String path, String option) {
