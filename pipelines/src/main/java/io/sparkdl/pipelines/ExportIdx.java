@@ -22,6 +22,15 @@ final class ExportIdx {
      * @return images written
      */
     static int export(File images, File labels, File out, int perClass, String[] names) throws IOException {
+        return export(images, labels, out, perClass, names, 1, 0);
+    }
+
+    /**
+     * @param repeat copies of each image; copy r > 0 is shifted by a seeded random translation of up to
+     *               {@code maxShift} pixels (an augmented copy, not a byte-identical file)
+     */
+    static int export(File images, File labels, File out, int perClass, String[] names, int repeat, int maxShift)
+            throws IOException {
         Idx.Images im = Idx.readImages(images);
         byte[][] pix = im.pixels();
         int rows = im.rows();
@@ -38,13 +47,39 @@ final class ExportIdx {
             if (!dir.isDirectory() && !dir.mkdirs()) {
                 throw new IOException("Cannot create " + dir);
             }
-            BufferedImage img = new BufferedImage(cols, rows, BufferedImage.TYPE_BYTE_GRAY);
-            img.getRaster().setDataElements(0, 0, cols, rows, pix[i]);
-            ImageIO.write(img, "png", new File(dir, String.format("%05d.png", i)));
+            java.util.Random rnd = new java.util.Random(i);
+            for (int r = 0; r < repeat; r++) {
+                byte[] p = pix[i];
+                if (r > 0) {
+                    p = shift(p, rows, cols, rnd.nextInt(2 * maxShift + 1) - maxShift,
+                            rnd.nextInt(2 * maxShift + 1) - maxShift);
+                }
+                BufferedImage img = new BufferedImage(cols, rows, BufferedImage.TYPE_BYTE_GRAY);
+                img.getRaster().setDataElements(0, 0, cols, rows, p);
+                String name = repeat == 1 ? String.format("%05d.png", i) : String.format("%05d-%02d.png", i, r);
+                ImageIO.write(img, "png", new File(dir, name));
+                total++;
+            }
             written[c]++;
-            total++;
         }
         return total;
     }
 
+
+    static byte[] shift(byte[] p, int rows, int cols, int dy, int dx) {
+        byte[] out = new byte[p.length];
+        for (int y = 0; y < rows; y++) {
+            int sy = y - dy;
+            if (sy < 0 || sy >= rows) {
+                continue;
+            }
+            for (int x = 0; x < cols; x++) {
+                int sx = x - dx;
+                if (sx >= 0 && sx < cols) {
+                    out[y * cols + x] = p[sy * cols + sx];
+                }
+            }
+        }
+        return out;
+    }
 }

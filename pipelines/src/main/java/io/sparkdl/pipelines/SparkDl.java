@@ -52,6 +52,7 @@ public final class SparkDl {
               predict   --data DIR --model DIR --out DIR [--format parquet|csv] [--master URL]
                         [--metrics-json FILE] [--fail-on-bad-files]
               export-idx --images FILE --labels FILE --out DIR [--per-class N] [--names fashion|digits]
+                        [--repeat K] [--max-shift PIXELS]
             """;
 
     private SparkDl() {
@@ -87,7 +88,7 @@ public final class SparkDl {
             case "predict" -> predict(new CliArgs(args, 1, union(common, Set.of("out", "format")),
                     Set.of("fail-on-bad-files")));
             case "export-idx" -> exportIdx(new CliArgs(args, 1, Set.of("images", "labels", "out", "per-class",
-                    "names"), Set.of()));
+                    "names", "repeat", "max-shift"), Set.of()));
             default -> throw new CliArgs.UsageException("unknown command '" + args[0] + "'");
         };
     }
@@ -253,7 +254,7 @@ public final class SparkDl {
         }
         String names = a.get("names", "fashion");
         int n = ExportIdx.export(images, labels, new File(a.required("out")), a.getInt("per-class", 0, 0),
-                names.equals("fashion") ? ExportIdx.FASHION : null);
+                names.equals("fashion") ? ExportIdx.FASHION : null, a.getInt("repeat", 1, 1), a.getInt("max-shift", 2, 0));
         System.out.println("wrote " + n + " images to " + a.required("out"));
         return 0;
     }
