@@ -29,7 +29,8 @@ import java.util.Set;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.rand;
+import static org.apache.spark.sql.functions.pmod;
+import static org.apache.spark.sql.functions.xxhash64;
 import static org.apache.spark.sql.functions.to_json;
 import static org.apache.spark.sql.functions.when;
 import static org.apache.spark.ml.functions.vector_to_array;
@@ -139,9 +140,11 @@ public final class SparkDl {
         SparkSession spark = session(a, "spark-dl train");
         try {
             Loaded in = load(spark, data, h, w, channels, a.has("fail-on-bad-files"), true);
-            Dataset<Row> rows = in.good.withColumn("isValidation",
-                    valFraction > 0 ? rand(seed).lt(valFraction) : lit(false))
-                    .persist(StorageLevel.MEMORY_AND_DISK());
+            // A seeded hash of the path: the same rows are held out on every pass, without caching the
+            // decoded images a second time.
+            Dataset<Row> rows = in.good.withColumn("isValidation", valFraction > 0
+                    ? pmod(xxhash64(col("path"), lit(seed)), lit(1_000_000L)).lt(lit((long) (valFraction * 1_000_000)))
+                    : lit(false));
             if (valFraction > 0) {
                 cnn.setValidationIndicatorCol("isValidation");
             }
@@ -169,7 +172,7 @@ public final class SparkDl {
             }
             out.put("history", hist);
             writeMetrics(a, out);
-            rows.unpersist();
+            in.all.unpersist();
             return 0;
         } finally {
             spark.stop();

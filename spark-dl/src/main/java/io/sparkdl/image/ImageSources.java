@@ -3,6 +3,8 @@ package io.sparkdl.image;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -20,7 +22,10 @@ import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
@@ -44,10 +49,11 @@ public final class ImageSources {
      * instead of vanishing. Hidden files (names starting with '.' or '_') are skipped, as everywhere in
      * Spark.
      *
-     * <p>Spark lists the tree (in parallel for large trees); the driver keeps only the file names.
-     * Bytes are read lazily on executors, about {@value #FILES_PER_PARTITION} files per partition and at
-     * least one partition per core. (Spark's {@code binaryFile} source drops zero-length files and plans
-     * each small file as 4 MB, which makes thousands of tiny partitions for image folders.)
+     * <p>The driver lists the tree as a stream and keeps only compact file names (~70 bytes a file, no
+     * Spark file index). Bytes are read lazily on executors, about {@value #FILES_PER_PARTITION} files
+     * per partition and at least one partition per core. (Spark's {@code binaryFile} source drops
+     * zero-length files, keeps a FileStatus per file on the driver, and plans each small file as 4 MB,
+     * which makes thousands of tiny partitions for image folders.)
      */
     public static Dataset<Row> readFolder(SparkSession spark, String root) {
         Path p = new Path(root);
@@ -67,25 +73,100 @@ public final class ImageSources {
         // Compare URI paths: listings may spell the same file "file:/x" or "file:///x".
         String rootPath = new Path(qualified).toUri().getPath();
         String prefix = rootPath.endsWith("/") ? rootPath : rootPath + "/";
-        String[] files = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
-                .load(qualified).inputFiles();
-        Arrays.sort(files);
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        int parts = Math.max(1, Math.max(sc.defaultParallelism(),
-                (files.length + FILES_PER_PARTITION - 1) / FILES_PER_PARTITION));
-        parts = Math.min(parts, Math.max(1, files.length));
+        List<byte[]> chunks = spread(listCompact(p, spark.sparkContext().hadoopConfiguration(), root),
+                sc.defaultParallelism());
         Broadcast<HadoopConf> conf = sc.broadcast(new HadoopConf(spark.sparkContext().hadoopConfiguration()));
-        JavaRDD<Row> rows = sc.parallelize(Arrays.asList(files), parts).map(f -> {
-            String fp = new Path(f).toUri().getPath();
-            String rel = fp.startsWith(prefix) ? fp.substring(prefix.length()) : null;
-            String label = rel != null && rel.contains("/") ? rel.substring(0, rel.indexOf('/')) : null;
-            return RowFactory.create(f, label, readBytes(f, conf.value().get()));
-        });
+        JavaRDD<Row> rows = sc.parallelize(chunks, Math.max(1, chunks.size()))
+                .flatMap(chunk -> {
+                    List<Row> out = new ArrayList<>();
+                    for (String f : new String(chunk, StandardCharsets.UTF_8).split("\n")) {
+                        if (f.isEmpty()) {
+                            continue;
+                        }
+                        String fp = new Path(f).toUri().getPath();
+                        String rel = fp.startsWith(prefix) ? fp.substring(prefix.length()) : null;
+                        String label = rel != null && rel.contains("/") ? rel.substring(0, rel.indexOf('/')) : null;
+                        out.add(RowFactory.create(f, label, readBytes(f, conf.value().get())));
+                    }
+                    return out.iterator();
+                });
         StructType schema = new StructType()
                 .add("path", DataTypes.StringType, false)
                 .add("label", DataTypes.StringType, true)
                 .add("content", DataTypes.BinaryType, true);
         return spark.createDataFrame(rows, schema);
+    }
+
+    /**
+     * Lists every file below {@code root} (streaming, so the driver never holds FileStatus objects) into
+     * chunks of {@value #FILES_PER_PARTITION} newline-separated, fully qualified UTF-8 names: about 70
+     * bytes per file on the driver, and one chunk per partition to read. Names with a component starting
+     * with '.' or '_' (hidden, as Spark treats them) are skipped.
+     */
+    static List<byte[]> listCompact(Path root, Configuration hadoopConf, String shown) {
+        List<byte[]> chunks = new ArrayList<>();
+        try {
+            FileSystem fs = root.getFileSystem(hadoopConf);
+            Path qualifiedRoot = fs.makeQualified(root);
+            int rootDepth = qualifiedRoot.depth();
+            RemoteIterator<LocatedFileStatus> it = fs.listFiles(qualifiedRoot, true);
+            java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+            int inChunk = 0;
+            while (it.hasNext()) {
+                Path f = it.next().getPath();
+                if (hidden(f, rootDepth)) {
+                    continue;
+                }
+                byte[] name = f.toString().getBytes(StandardCharsets.UTF_8);
+                buf.write(name, 0, name.length);
+                buf.write('\n');
+                if (++inChunk == FILES_PER_PARTITION) {
+                    chunks.add(buf.toByteArray());
+                    buf.reset();
+                    inChunk = 0;
+                }
+            }
+            if (inChunk > 0) {
+                chunks.add(buf.toByteArray());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot list image folder " + shown, e);
+        }
+        return chunks;
+    }
+
+    private static boolean hidden(Path f, int rootDepth) {
+        for (Path q = f; q != null && q.depth() > rootDepth; q = q.getParent()) {
+            String n = q.getName();
+            if (n.startsWith(".") || n.startsWith("_")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Small listings (fewer chunks than cores) are re-cut into one chunk per core, so every core decodes. */
+    static List<byte[]> spread(List<byte[]> chunks, int cores) {
+        if (chunks.size() >= cores || chunks.isEmpty()) {
+            return chunks;
+        }
+        List<String> names = new ArrayList<>();
+        for (byte[] c : chunks) {
+            for (String f : new String(c, StandardCharsets.UTF_8).split("\n")) {
+                if (!f.isEmpty()) {
+                    names.add(f);
+                }
+            }
+        }
+        int parts = Math.min(cores, names.size());
+        List<byte[]> out = new ArrayList<>(parts);
+        for (int i = 0; i < parts; i++) {
+            List<String> slice = names.subList((int) ((long) i * names.size() / parts),
+                    (int) ((long) (i + 1) * names.size() / parts));
+            out.add((String.join("\n", slice) + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        return out;
     }
 
     /** The file's bytes, or null when it cannot be read or is too large for one array. */

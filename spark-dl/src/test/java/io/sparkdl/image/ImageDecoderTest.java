@@ -35,6 +35,11 @@ class ImageDecoderTest {
         Files.write(dir.resolve("dogs/notes.txt"), "not an image".getBytes());
         byte[] png = encode(rgb(40, 40, Color.BLUE), "png");
         Files.write(dir.resolve("cats/truncated.png"), java.util.Arrays.copyOf(png, png.length / 2));
+        // hidden files are skipped, as everywhere in Spark
+        Files.write(dir.resolve("cats/.DS_Store"), new byte[]{0});
+        Files.write(dir.resolve("_SUCCESS"), new byte[0]);
+        Files.createDirectories(dir.resolve("_tmp"));
+        Files.write(dir.resolve("_tmp/x.png"), png);
     }
 
     @Test
