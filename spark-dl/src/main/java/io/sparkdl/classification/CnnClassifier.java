@@ -318,7 +318,11 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                             skipped.value());
                 }
                 history.add(st);
-                LOG.info("CnnClassifier {} {}", uid, st);
+                double perEpoch = history.stream().mapToDouble(io.sparkdl.train.EpochStats::seconds).average()
+                        .orElse(0);
+                int left = getEpochs() - st.epoch();
+                LOG.info("CnnClassifier {} {} [{}/{}{}]", uid, st, st.epoch(), getEpochs(),
+                        left > 0 ? String.format(", ETA %.0f s", left * perEpoch) : "");
             });
             TrainingResult result = strategy.train(job);
             net.setParams(Nd4j.createFromArray(result.params()).reshape(1, result.params().length));
