@@ -278,10 +278,10 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
                     }
                     float[][] probs = new float[n][];
                     if (n > 0) {
-                        MultiLayerNetwork net = NetworkPool.borrow(key, blob.value().configurationJson());
+                        // The key is this model instance's: a pooled network already holds its weights.
+                        MultiLayerNetwork net = NetworkPool.borrow(key, blob.value().configurationJson(),
+                                blob.value().params());
                         try {
-                            float[] p = blob.value().params();
-                            net.setParams(Nd4j.createFromArray(p).reshape(1, p.length));
                             INDArray features = Nd4j.create(java.util.Arrays.copyOf(x, n * len),
                                     new long[]{n, shape[2], shape[0], shape[1]}, 'c');
                             INDArray o = net.output(features, false);

@@ -23,6 +23,14 @@ public final class NetworkPool {
     }
 
     public static MultiLayerNetwork borrow(String key, String configurationJson) {
+        return borrow(key, configurationJson, null);
+    }
+
+    /**
+     * Like {@link #borrow(String, String)}, but a network built here gets {@code initialParams}; for keys
+     * whose weights never change (a fitted model), pooled networks then need no weights set again.
+     */
+    public static MultiLayerNetwork borrow(String key, String configurationJson, float[] initialParams) {
         synchronized (POOL) {
             Deque<MultiLayerNetwork> d = POOL.get(key);
             if (d != null && !d.isEmpty()) {
@@ -32,6 +40,9 @@ public final class NetworkPool {
         Nd4jBackend.init();
         MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(configurationJson));
         net.init();
+        if (initialParams != null) {
+            net.setParams(org.nd4j.linalg.factory.Nd4j.createFromArray(initialParams).reshape(1, initialParams.length));
+        }
         return net;
     }
 
