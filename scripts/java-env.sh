@@ -62,7 +62,9 @@ choose_nd4j_backend() {
 }
 
 # Builds the project (once) and prints the classpath of the batch-job module, Spark included.
+# SPARK_DL_CLASSPATH, when set, is used as it is (tests pass their own classpath; no build).
 spark_dl_classpath() {
+  if [ -n "${SPARK_DL_CLASSPATH:-}" ]; then echo "$SPARK_DL_CLASSPATH"; return; fi
   local cpfile="$SPARK_DL_HOME/pipelines/target/classpath-$SPARK_DL_PROFILE.txt"
   local jar
   jar=$(ls "$SPARK_DL_HOME"/pipelines/target/spark-dl-pipelines-*.jar 2>/dev/null | head -n 1)
