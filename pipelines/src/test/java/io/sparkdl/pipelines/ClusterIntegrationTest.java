@@ -57,6 +57,76 @@ class ClusterIntegrationTest {
         }
     }
 
+    /**
+     * Kills one executor JVM (SIGKILL) in the middle of training: Spark retries the lost tasks and
+     * recomputes the lost cached blocks, the worker starts a new executor, and the job finishes with the
+     * accuracy of an undisturbed run (within 1 point; the replay is deterministic by design).
+     */
+    @Test
+    void survivesAnExecutorKilledDuringTraining() throws Exception {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        File root = new File("..").getCanonicalFile();
+        String url = script(root, cp, "cluster-up", "2");
+        System.setProperty("spark.driver.host", "127.0.0.1");
+        System.setProperty("spark-dl.defaults", new File(root, "conf/spark-defaults.conf").getPath());
+        String data = new File(root, "test-data/fashion-mnist-small").getPath();
+        try {
+            double calm = trainAndEvaluate(url, data, tmp.resolve("calm"));
+            java.util.concurrent.atomic.AtomicReference<Object> result = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread job = new Thread(() -> {
+                try {
+                    result.set(trainAndEvaluate(url, data, tmp.resolve("killed")));
+                } catch (Throwable t) {
+                    result.set(t);
+                }
+            });
+            int before = executorLogsWithTraining(root);
+            job.start();
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (executorLogsWithTraining(root) <= before && System.currentTimeMillis() < deadline) {
+                Thread.sleep(200);
+            }
+            Thread.sleep(5000); // a few epochs in (an epoch of test-data takes ~1.5 s here)
+            assertTrue(job.isAlive(), "training ended before the executor could be killed");
+            Process pg = new ProcessBuilder("pgrep", "-f", "CoarseGrainedExecutorBackend").start();
+            String[] pids = new String(pg.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim().split("\\s+");
+            assertTrue(pids.length >= 1 && !pids[0].isEmpty(), "no executor to kill");
+            assertEquals(0, new ProcessBuilder("kill", "-9", pids[0]).start().waitFor());
+            job.join(300_000);
+            assertTrue(result.get() instanceof Double, "training with a killed executor failed: " + result.get());
+            double killed = (Double) result.get();
+            assertTrue(Math.abs(killed - calm) <= 0.01, "accuracy " + killed + " vs undisturbed " + calm);
+        } finally {
+            System.clearProperty("spark.driver.host");
+            System.clearProperty("spark-dl.defaults");
+            script(root, cp, "cluster-down");
+        }
+    }
+
+    private static double trainAndEvaluate(String url, String data, Path dir) throws Exception {
+        Path eval = dir.resolve("eval.json");
+        assertEquals(0, SparkDl.run(new String[]{"train", "--data", data, "--model", dir.resolve("model").toString(),
+                "--epochs", "12", "--workers", "2", "--seed", "4", "--master", url}));
+        assertEquals(0, SparkDl.run(new String[]{"evaluate", "--data", data, "--model", dir.resolve("model").toString(),
+                "--master", url, "--metrics-json", eval.toString()}));
+        return new ObjectMapper().readTree(eval.toFile()).get("accuracy").asDouble();
+    }
+
+    /** Executor logs in which ND4J has started, i.e. training has begun there. */
+    private static int executorLogsWithTraining(File root) throws Exception {
+        int n = 0;
+        for (File w : new File(root, "target/cluster").listFiles((d, name) -> name.startsWith("work-"))) {
+            try (var s = java.nio.file.Files.walk(w.toPath())) {
+                for (Path p : (Iterable<Path>) s.filter(f -> f.getFileName().toString().equals("stderr"))::iterator) {
+                    if (java.nio.file.Files.readString(p).contains("spark-dl backend")) {
+                        n++;
+                    }
+                }
+            }
+        }
+        return n;
+    }
+
     private static String script(File root, String cp, String... cmd) throws Exception {
         List<String> args = new java.util.ArrayList<>(List.of("bash", new File(root, "scripts/" + cmd[0]).getPath()));
         args.addAll(List.of(cmd).subList(1, cmd.length));

@@ -411,7 +411,12 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         int h = shape[0];
         int w = shape[1];
         int c = shape[2];
-        return rows.javaRDD().repartition(workers).mapPartitions((Iterator<Row> it) -> {
+        // Blocks must not depend on the order shuffle data arrives in (it varies between runs and
+        // executors): assign rows by a hash of their pixels and label, and sort by it within a block. Then
+        // the same seed gives the same training on every run, and a retried task replays exactly.
+        org.apache.spark.sql.Column key = org.apache.spark.sql.functions.xxhash64(
+                col(rows.columns()[0] + ".data"), col(rows.columns()[1]));
+        return rows.repartition(workers, key).sortWithinPartitions(key).javaRDD().mapPartitions((Iterator<Row> it) -> {
             ByteArrayOutputStream px = new ByteArrayOutputStream();
             int[] labels = new int[1024];
             int n = 0;
