@@ -8,7 +8,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Collections;
-import java.util.Iterator;
 
 /** Accuracy of given weights on cached blocks, computed on the executors (batched forward passes). */
 final class Evaluation {
