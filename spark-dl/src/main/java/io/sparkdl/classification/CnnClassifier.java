@@ -82,6 +82,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     private final LongParam seed;
     private final IntParam numWorkers;
     private final IntParam averagingFrequency;
+    private final DoubleParam blockMomentum;
     private final DoubleParam validationFraction;
     private final IntParam trainAccuracySample;
     private final Param<String> validationIndicatorCol;
@@ -125,6 +126,11 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         averagingFrequency = new IntParam(this, "averagingFrequency",
                 "Minibatches each worker fits between two parameter averagings (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
+        blockMomentum = new DoubleParam(this, "blockMomentum",
+                "Momentum the driver applies to each round's averaged update (block-wise model update filtering), "
+                        + "in [0, 1); -1 picks 1 - 1/workers, which keeps per-epoch progress as workers are added; "
+                        + "0 is plain parameter averaging.",
+                SharedParams.<Object>validator(v -> (Double) v == -1 || ((Double) v >= 0 && (Double) v < 1)));
         validationFraction = new DoubleParam(this, "validationFraction",
                 "Fraction of the data held out to report validation accuracy each epoch, in [0, 1).",
                 SharedParams.<Object>validator(v -> (Double) v >= 0 && (Double) v < 1));
@@ -152,6 +158,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         setDefault(seed, 42L);
         setDefault(numWorkers, 0);
         setDefault(averagingFrequency, 5);
+        setDefault(blockMomentum, -1.0);
         setDefault(validationFraction, 0.0);
         setDefault(trainAccuracySample, 10_000);
     }
@@ -189,6 +196,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public LongParam seed() { return seed; }
     public IntParam numWorkers() { return numWorkers; }
     public IntParam averagingFrequency() { return averagingFrequency; }
+    public DoubleParam blockMomentum() { return blockMomentum; }
     public DoubleParam validationFraction() { return validationFraction; }
     public IntParam trainAccuracySample() { return trainAccuracySample; }
     public Param<String> validationIndicatorCol() { return validationIndicatorCol; }
@@ -208,6 +216,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public long getSeed() { return (Long) $(seed); }
     public int getNumWorkers() { return (Integer) $(numWorkers); }
     public int getAveragingFrequency() { return (Integer) $(averagingFrequency); }
+    public double getBlockMomentum() { return (Double) $(blockMomentum); }
     public double getValidationFraction() { return (Double) $(validationFraction); }
     public int getTrainAccuracySample() { return (Integer) $(trainAccuracySample); }
     public String getValidationIndicatorCol() { return $(validationIndicatorCol); }
@@ -231,6 +240,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public CnnClassifier setSeed(long v) { set(seed, v); return this; }
     public CnnClassifier setNumWorkers(int v) { set(numWorkers, v); return this; }
     public CnnClassifier setAveragingFrequency(int v) { set(averagingFrequency, v); return this; }
+    public CnnClassifier setBlockMomentum(double v) { set(blockMomentum, v); return this; }
     public CnnClassifier setValidationFraction(double v) { set(validationFraction, v); return this; }
     public CnnClassifier setTrainAccuracySample(int v) { set(trainAccuracySample, v); return this; }
     public CnnClassifier setValidationIndicatorCol(String v) { set(validationIndicatorCol, v); return this; }
@@ -309,7 +319,9 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         JavaRDD<ImageBlock> val = valRows == null ? null
                 : toBlocks(valRows, workers, shape, encoder, skipped).persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            TrainingStrategy strategy = new ParameterAveraging(getAveragingFrequency(), 2);
+            double mu = getBlockMomentum() < 0 ? ParameterAveraging.defaultBlockMomentum(workers) : getBlockMomentum();
+            TrainingStrategy strategy = new ParameterAveraging(getAveragingFrequency(), 2, mu);
+            LOG.info("CnnClassifier {}: {}", uid, strategy.describe());
             List<io.sparkdl.train.EpochStats> history = new ArrayList<>();
             TrainingJob job = new TrainingJob(sc, conf.toJson(), net.params().toFloatVector(), null, train, val,
                     labels.length, getEpochs(), getBatchSize(), getSeed(), getTrainAccuracySample(), st -> {

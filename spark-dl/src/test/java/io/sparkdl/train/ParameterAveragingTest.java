@@ -125,6 +125,65 @@ class ParameterAveragingTest {
         rdd.unpersist();
     }
 
+    /**
+     * Block momentum mu, SGD, averaging after every minibatch: each round starts from the look-ahead
+     * w + mu v, the averaged displacement G updates v = mu v + G and w = w + v. That is Nesterov momentum
+     * on the combined batch; the reference below runs it with a local network. It fails if the workers
+     * start from w instead of the look-ahead, or if the driver drops the velocity.
+     */
+    @Test
+    void blockMomentumIsNesterovMomentumOnTheAveragedUpdate() {
+        int n = 64;
+        int batch = 8;
+        long seed = 6;
+        float mu = 0.5f;
+        ImageBlock b0 = syntheticBlock(31, n);
+        ImageBlock b1 = syntheticBlock(32, n);
+        MultiLayerConfiguration conf = conf("sgd");
+        MultiLayerNetwork init = new MultiLayerNetwork(conf.clone());
+        init.init();
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
+        JavaRDD<ImageBlock> rdd = sc.parallelize(List.of(b0, b1), 2).cache();
+        TrainingResult r = new ParameterAveraging(1, 2, mu).train(new TrainingJob(sc, conf.toJson(),
+                init.params().toFloatVector(), null, rdd, null, CLASSES, 2, batch, seed, 100, e -> { }));
+
+        MultiLayerNetwork local = new MultiLayerNetwork(conf.clone());
+        local.init();
+        float[] w = init.params().toFloatVector();
+        float[] v = new float[w.length];
+        float[] plain = null;
+        for (int e = 0; e < 2; e++) {
+            int[] o0 = ImageBlock.epochOrder(seed, e, 0, n);
+            int[] o1 = ImageBlock.epochOrder(seed, e, 1, n);
+            for (int s = 0; s < n; s += batch) {
+                float[] ahead = new float[w.length];
+                for (int i = 0; i < w.length; i++) {
+                    ahead[i] = w[i] + mu * v[i];
+                }
+                local.setParams(org.nd4j.linalg.factory.Nd4j.createFromArray(ahead).reshape(1, ahead.length));
+                local.fit(org.nd4j.linalg.dataset.DataSet.merge(List.of(b0.dataSet(o0, s, s + batch, CLASSES),
+                        b1.dataSet(o1, s, s + batch, CLASSES))));
+                float[] after = local.params().toFloatVector();
+                for (int i = 0; i < w.length; i++) {
+                    v[i] = mu * v[i] + (after[i] - ahead[i]);
+                    w[i] += v[i];
+                }
+            }
+        }
+        double maxDiff = 0;
+        double fromPlain = 0;
+        TrainingResult noMomentum = new ParameterAveraging(1, 2, 0).train(new TrainingJob(sc, conf.toJson(),
+                init.params().toFloatVector(), null, rdd, null, CLASSES, 2, batch, seed, 100, e -> { }));
+        plain = noMomentum.params();
+        for (int i = 0; i < w.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(w[i] - r.params()[i]));
+            fromPlain = Math.max(fromPlain, Math.abs(plain[i] - r.params()[i]));
+        }
+        assertTrue(maxDiff < 1e-4, "max parameter difference " + maxDiff);
+        assertTrue(fromPlain > 100 * maxDiff, "momentum must matter: differs from plain averaging by " + fromPlain);
+        rdd.unpersist();
+    }
+
     @Test
     void twoWorkersLearnAndReportHistory() {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
