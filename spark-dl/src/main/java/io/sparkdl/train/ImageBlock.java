@@ -42,6 +42,28 @@ public final class ImageBlock implements Serializable {
         return size;
     }
 
+    public int channels() {
+        return channels;
+    }
+
+    public int height() {
+        return height;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    /** The pixel bytes (image x channel x row x column), not a copy. */
+    public byte[] pixels() {
+        return pixels;
+    }
+
+    /** The label indices, not a copy. */
+    public int[] labels() {
+        return labels;
+    }
+
     public int label(int i) {
         return labels[i];
     }

@@ -19,6 +19,9 @@ public final class SparkTest {
                     .config("spark.ui.enabled", "false")
                     .config("spark.sql.shuffle.partitions", "4")
                     .config("spark.driver.host", "127.0.0.1")
+                    // as conf/spark-defaults.conf: every test runs on Kryo with spark-dl's registrator
+                    .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+                    .config("spark.kryo.registrator", "io.sparkdl.io.Nd4jKryoRegistrator")
                     .getOrCreate();
             spark.sparkContext().setLogLevel("WARN");
         }
