@@ -67,13 +67,28 @@ spark_dl_classpath() {
   if [ -n "${SPARK_DL_CLASSPATH:-}" ]; then echo "$SPARK_DL_CLASSPATH"; return; fi
   local cpfile="$SPARK_DL_HOME/pipelines/target/classpath-$SPARK_DL_PROFILE.txt"
   local jar
-  jar=$(ls "$SPARK_DL_HOME"/pipelines/target/spark-dl-pipelines-*.jar 2>/dev/null | head -n 1)
+  jar=$(ls "$SPARK_DL_HOME"/pipelines/target/spark-dl-pipelines-*.jar 2>/dev/null | grep -v -- '-app\.jar$' | head -n 1)
   if [ -z "$jar" ] || [ ! -f "$cpfile" ] || [ -n "$(find "$SPARK_DL_HOME/spark-dl/src" "$SPARK_DL_HOME/pipelines/src" -newer "$cpfile" -type f 2>/dev/null | head -n 1)" ]; then
     echo "spark-dl: building (first run or sources changed)..." >&2
     (cd "$SPARK_DL_HOME" && mvn -q -B -P"$SPARK_DL_PROFILE" -DskipTests package dependency:build-classpath \
         -Dmdep.outputFile="target/classpath-$SPARK_DL_PROFILE.txt" -Dmdep.includeScope=compile >&2) || {
       echo "spark-dl: error: build failed (see Maven output above)" >&2; exit 1; }
-    jar=$(ls "$SPARK_DL_HOME"/pipelines/target/spark-dl-pipelines-*.jar | head -n 1)
+    jar=$(ls "$SPARK_DL_HOME"/pipelines/target/spark-dl-pipelines-*.jar | grep -v -- '-app\.jar$' | head -n 1)
   fi
   echo "$jar:$(cat "$cpfile")"
+}
+
+# Builds (when missing or older than the sources) and prints the shaded spark-submit jar,
+# pipelines/target/spark-dl-pipelines-VERSION-app.jar. SPARK_DL_APP_JAR, when set, is used as it is.
+spark_dl_app_jar() {
+  if [ -n "${SPARK_DL_APP_JAR:-}" ]; then echo "$SPARK_DL_APP_JAR"; return; fi
+  local jar
+  jar=$(ls "$SPARK_DL_HOME"/pipelines/target/spark-dl-pipelines-*-app.jar 2>/dev/null | head -n 1)
+  if [ -z "$jar" ] || [ -n "$(find "$SPARK_DL_HOME/spark-dl/src/main" "$SPARK_DL_HOME/pipelines/src/main" -newer "$jar" -type f 2>/dev/null | head -n 1)" ]; then
+    echo "spark-dl: building the application jar (first run or sources changed)..." >&2
+    (cd "$SPARK_DL_HOME" && mvn -q -B -P"$SPARK_DL_PROFILE" -DskipTests package >&2) || {
+      echo "spark-dl: error: build failed (see Maven output above)" >&2; exit 1; }
+    jar=$(ls "$SPARK_DL_HOME"/pipelines/target/spark-dl-pipelines-*-app.jar | head -n 1)
+  fi
+  echo "$jar"
 }
