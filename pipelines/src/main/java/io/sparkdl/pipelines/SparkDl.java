@@ -9,6 +9,7 @@ import io.sparkdl.eval.ClassificationMetrics;
 import io.sparkdl.image.ImageDecoder;
 import io.sparkdl.image.ImageSources;
 import io.sparkdl.nn.NetworkSpec;
+import io.sparkdl.report.HtmlReport;
 import io.sparkdl.train.EpochStats;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -47,16 +48,42 @@ public final class SparkDl {
             usage: spark-dl <command> [options]
               train     --data DIR --model DIR [--arch lenet|FILE.json] [--epochs N] [--batch-size N]
                         [--learning-rate X] [--updater sgd|momentum|nesterov|adam] [--image-size HxW]
-                        [--channels 1|3] [--workers N] [--averaging-frequency N] [--validation-fraction F]
-                        [--seed N] [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
+                        [--channels 1|3] [--workers N] [--averaging-frequency N] [--block-momentum X]
+                        [--validation-fraction F] [--seed N] [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
               evaluate  --data DIR --model DIR [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
               predict   --data DIR --model DIR --out DIR [--format parquet|csv] [--master URL]
                         [--metrics-json FILE] [--fail-on-bad-files]
+              run       FILE [options that override the definition's fields]
+                        (a ready pipeline definition, for example pipelines/fashion-lenet.json)
               export-idx --images FILE --labels FILE --out DIR [--per-class N] [--names fashion|digits]
                         [--repeat K] [--max-shift PIXELS]
             """;
 
+    private static final Set<String> COMMON = Set.of("data", "model", "master", "metrics-json");
+    private static final Set<String> EVALUATE_OPTIONS = union(COMMON, Set.of("report-dir"));
+    private static final Set<String> TRAIN_OPTIONS = union(EVALUATE_OPTIONS, Set.of("arch", "epochs", "batch-size",
+            "learning-rate", "updater", "image-size", "channels", "workers", "averaging-frequency",
+            "block-momentum", "validation-fraction", "seed"));
+
     private SparkDl() {
+    }
+
+    /** {@code run FILE [overrides]}: the steps of a pipeline definition, one after the other. */
+    private static int runDefinition(String[] args) throws IOException {
+        if (args.length < 2 || args[1].startsWith("--")) {
+            throw new CliArgs.UsageException("run needs a pipeline definition file, for example "
+                    + "pipelines/fashion-lenet.json");
+        }
+        List<String[]> steps = PipelineDefinition.steps(args[1], java.util.Arrays.copyOfRange(args, 2, args.length),
+                TRAIN_OPTIONS, EVALUATE_OPTIONS);
+        for (int i = 0; i < steps.size(); i++) {
+            LOG.info("spark-dl run {}: step {}/{}: {}", args[1], i + 1, steps.size(), String.join(" ", steps.get(i)));
+            int rc = run(steps.get(i));
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        return 0;
     }
 
     public static void main(String[] args) {
@@ -80,16 +107,14 @@ public final class SparkDl {
             System.out.print(USAGE);
             return args.length == 0 ? 2 : 0;
         }
-        Set<String> common = Set.of("data", "model", "master", "metrics-json");
         return switch (args[0]) {
-            case "train" -> train(new CliArgs(args, 1, union(common, Set.of("arch", "epochs", "batch-size",
-                    "learning-rate", "updater", "image-size", "channels", "workers", "averaging-frequency",
-                    "validation-fraction", "seed")), Set.of("fail-on-bad-files")));
-            case "evaluate" -> evaluate(new CliArgs(args, 1, common, Set.of("fail-on-bad-files")));
-            case "predict" -> predict(new CliArgs(args, 1, union(common, Set.of("out", "format")),
+            case "train" -> train(new CliArgs(args, 1, TRAIN_OPTIONS, Set.of("fail-on-bad-files")));
+            case "evaluate" -> evaluate(new CliArgs(args, 1, EVALUATE_OPTIONS, Set.of("fail-on-bad-files")));
+            case "predict" -> predict(new CliArgs(args, 1, union(COMMON, Set.of("out", "format")),
                     Set.of("fail-on-bad-files")));
             case "export-idx" -> exportIdx(new CliArgs(args, 1, Set.of("images", "labels", "out", "per-class",
                     "names", "repeat", "max-shift"), Set.of()));
+            case "run" -> runDefinition(args);
             default -> throw new CliArgs.UsageException("unknown command '" + args[0] + "'");
         };
     }
@@ -131,6 +156,14 @@ public final class SparkDl {
                 .setNumWorkers(a.getInt("workers", 0, 0))
                 .setAveragingFrequency(a.getInt("averaging-frequency", 5, 1))
                 .setSeed(seed);
+        if (a.has("block-momentum")) {
+            double mu = a.getDouble("block-momentum", -1);
+            if (mu != -1 && !(mu >= 0 && mu < 1)) {
+                throw new CliArgs.UsageException("--block-momentum must be in [0, 1) (or -1 for 1 - 1/workers) but was "
+                        + mu);
+            }
+            cnn.setBlockMomentum(mu);
+        }
         if (h > 0) {
             cnn.setImageHeight(h).setImageWidth(w);
         }
@@ -148,7 +181,9 @@ public final class SparkDl {
             if (valFraction > 0) {
                 cnn.setValidationIndicatorCol("isValidation");
             }
+            long t0 = System.nanoTime();
             CnnClassifierModel model = cnn.fit(rows);
+            double fitSeconds = (System.nanoTime() - t0) / 1e9;
             model.write().overwrite().save(modelDir);
             LOG.info("Saved model to {}", modelDir);
             System.out.print(model.summary());
@@ -172,6 +207,22 @@ public final class SparkDl {
             }
             out.put("history", hist);
             writeMetrics(a, out);
+            if (a.has("report-dir")) {
+                Map<String, Object> facts = new LinkedHashMap<>();
+                facts.put("data", data);
+                facts.put("model", modelDir);
+                facts.put("images used", in.numGood);
+                facts.put("bad files", in.bad.size());
+                facts.put("network", spec.name());
+                facts.put("training", model.summary().strategy() + ", " + model.summary().workers() + " workers");
+                facts.put("epochs", model.summary().history().size());
+                facts.put("fit time (s, with data preparation)", fitSeconds);
+                facts.put("training images/s", model.summary().history().stream()
+                        .mapToDouble(EpochStats::imagesPerSecond).average().orElse(Double.NaN));
+                facts.put("metrics below on", valFraction > 0 ? "validation set" : "training set");
+                report(a, "spark-dl train: " + new File(modelDir).getName(), facts, model.summary().history(), m,
+                        model.transform(evalRows), model.labels(), in.bad);
+            }
             in.all.unpersist();
             return 0;
         } finally {
@@ -189,8 +240,10 @@ public final class SparkDl {
             CnnClassifierModel model = CnnClassifierModel.load(modelDir);
             int[] s = model.inputShape();
             Loaded in = load(spark, data, s[0], s[1], s[2], a.has("fail-on-bad-files"), true);
+            long t0 = System.nanoTime();
             ClassificationMetrics m = ClassificationMetrics.compute(model.transform(in.good), "label",
                     "prediction", model.labels());
+            double seconds = (System.nanoTime() - t0) / 1e9;
             if (m.unknown() > 0) {
                 LOG.warn("{} images have labels the model does not know; they are not counted", m.unknown());
             }
@@ -199,6 +252,19 @@ public final class SparkDl {
             Map<String, Object> out = metrics(m, in);
             out.put("unknownLabelImages", m.unknown());
             writeMetrics(a, out);
+            if (a.has("report-dir")) {
+                Map<String, Object> facts = new LinkedHashMap<>();
+                facts.put("data", data);
+                facts.put("model", modelDir);
+                facts.put("images evaluated", m.total());
+                facts.put("bad files", in.bad.size());
+                facts.put("images with labels the model does not know", m.unknown());
+                facts.put("prediction time (s, decoded images)", seconds);
+                facts.put("prediction images/s", m.total() / seconds);
+                report(a, "spark-dl evaluate: " + new File(modelDir).getName(), facts,
+                        model.summary() == null ? List.of() : model.summary().history(), m, model.transform(in.good),
+                        model.labels(), in.bad);
+            }
             return 0;
         } finally {
             spark.stop();
@@ -304,6 +370,24 @@ public final class SparkDl {
         return new Loaded(decoded, good, n, bad);
     }
 
+    private static void report(CliArgs a, String title, Map<String, Object> facts, List<EpochStats> history,
+                               ClassificationMetrics m, Dataset<Row> predictions, String[] labels,
+                               List<Map<String, String>> bad) {
+        HtmlReport r = new HtmlReport(title).facts("Run", facts);
+        if (!history.isEmpty()) {
+            r.trainingCurves(history);
+        }
+        r.confusion(m).gallery("Misclassified images (first 32)", HtmlReport.misclassified(predictions, labels, 32));
+        if (!bad.isEmpty()) {
+            Map<String, Object> files = new LinkedHashMap<>();
+            bad.stream().limit(50).forEach(b -> files.put(b.get("path"), b.get("reason")));
+            r.facts("Files that could not be used (" + bad.size() + ")", files);
+        }
+        String path = r.write(a.get("report-dir", null), predictions.sparkSession().sparkContext().hadoopConfiguration());
+        LOG.info("Wrote report to {}", path);
+        System.out.println("report: " + path);
+    }
+
     private static Map<String, Object> metrics(ClassificationMetrics m, Loaded in) {
         Map<String, Object> out = new LinkedHashMap<>(m.toMap());
         out.put("numImages", in.numGood);
@@ -323,7 +407,9 @@ public final class SparkDl {
     }
 
     private static SparkSession session(CliArgs a, String name) {
-        SparkSession.Builder b = SparkSession.builder().appName(name).master(a.get("master", "local[*]"));
+        // --master wins; then a master set by spark-submit (spark.master); then local[*]
+        SparkSession.Builder b = SparkSession.builder().appName(name)
+                .master(a.get("master", System.getProperty("spark.master", "local[*]")));
         applyDefaults(b, System.getProperty("spark-dl.defaults"));
         SparkSession spark = b.getOrCreate();
         spark.sparkContext().setLogLevel("WARN");

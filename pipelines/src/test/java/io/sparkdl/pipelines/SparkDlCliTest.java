@@ -35,8 +35,66 @@ class SparkDlCliTest {
         Path metrics = tmp.resolve("train.json");
         assertEquals(0, SparkDl.run(new String[]{"train", "--data", data(), "--model", model.toString(),
                 "--epochs", "4", "--workers", "2", "--master", "local[2]", "--seed", "3",
-                "--metrics-json", metrics.toString()}));
+                "--metrics-json", metrics.toString(), "--report-dir", tmp.resolve("train-report").toString()}));
         trainMetrics = JSON.readTree(metrics.toFile());
+    }
+
+    @Test
+    void runsAReadyPipelineDefinitionWithOverrides() throws Exception {
+        Path out = tmp.resolve("run");
+        assertEquals(0, SparkDl.run(new String[]{"run", new File("fashion-lenet-small.json").getAbsolutePath(),
+                "--data", data(), "--epochs", "1", "--model", out.resolve("model").toString(),
+                "--metrics-json", out.resolve("m.json").toString(), "--report-dir", out.resolve("r").toString()}));
+        JsonNode m = JSON.readTree(out.resolve("m.json").toFile());
+        assertEquals(1, m.get("history").size(), "--epochs 1 overrides estimator.epochs 5");
+        assertEquals("validation", m.get("evaluatedOn").asText(), "estimator.validationFraction is applied");
+        assertTrue(Files.isRegularFile(out.resolve("r/index.html")));
+        assertTrue(new File(out.toFile(), "model/network/network.zip").isFile());
+    }
+
+    @Test
+    void badPipelineDefinitionsFailWithOneLineNamingTheField() throws Exception {
+        Path f = tmp.resolve("bad.json");
+        String[][] cases = {
+            {"{\"source\": {\"data\": \"x\"}, \"estimator\": {\"epochz\": 3}}", "unknown field estimator.epochz"},
+            {"{\"source\": {\"data\": \"x\"}, \"outputs\": {\"model\": \"m\"}, \"estimator\": {\"epochs\": \"three\"}}",
+                "estimator.epochs must be an integer"},
+            {"{\"source\": {\"data\": \"x\"}}", "missing field outputs.model"},
+            {"{\"source\": {\"data\": \"x\"}, \"outputs\": {\"model\": \"m\"}, \"estimator\": {\"type\": \"SVM\"}}",
+                "estimator.type must be CnnClassifier"},
+            {"{\"source\": ", "not valid JSON at line 1"},
+        };
+        for (String[] c : cases) {
+            Files.writeString(f, c[0]);
+            CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class,
+                    () -> SparkDl.run(new String[]{"run", f.toString()}));
+            assertTrue(e.getMessage().contains(c[1]) && e.getMessage().contains("bad.json"), e.getMessage());
+            assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
+        }
+        CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class,
+                () -> SparkDl.run(new String[]{"run", new File("fashion-lenet-small.json").getAbsolutePath(),
+                        "--epochz", "1"}));
+        assertTrue(e.getMessage().contains("--epochz"), e.getMessage());
+    }
+
+    @Test
+    void reportsAreSelfContainedAndRenderInChromium() throws Exception {
+        Path evalReport = tmp.resolve("eval-report");
+        assertEquals(0, SparkDl.run(new String[]{"evaluate", "--data", data(), "--model", model.toString(),
+                "--master", "local[2]", "--report-dir", evalReport.toString()}));
+        for (Path dir : List.of(tmp.resolve("train-report"), evalReport)) {
+            String html = Files.readString(dir.resolve("index.html"));
+            for (String part : List.of("Confusion matrix", "Per-class metrics", "Misclassified images", "images/s",
+                    "<figure>", "true ")) {
+                assertTrue(html.contains(part), dir + " lacks " + part);
+            }
+            assertTrue(!html.contains("src=\"http") && !html.contains("<script"), "self-contained: " + dir);
+        }
+        String train = Files.readString(tmp.resolve("train-report/index.html"));
+        assertTrue(train.contains("Loss per epoch") || train.contains("loss per epoch"), "training curves");
+        int charts = train.split("data:image/png;base64,", -1).length - 1;
+        assertTrue(charts >= 3 + 1, "loss, accuracy, confusion charts and a gallery: " + charts);
+        ReportScreenshots.assertRendersNonBlank(tmp.resolve("train-report/index.html"), tmp.resolve("train.png"));
     }
 
     @Test

@@ -1,0 +1,189 @@
+package io.sparkdl.pipelines;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A ready pipeline definition ({@code pipelines/*.json}): source, preprocessing, estimator and params,
+ * evaluation and outputs, turned into the command-line steps it stands for ({@code train}, then
+ * {@code evaluate} when an evaluation set is named). Options given after the file override fields:
+ * {@code spark-dl run pipelines/fashion-lenet.json --epochs 1 --master spark://...} (each override goes to
+ * every step that accepts it). A bad definition fails with one line naming the file and the field.
+ */
+final class PipelineDefinition {
+    /** JSON field -> option of the train step; value kind: s string, n number, i integer. */
+    private static final Map<String, String[]> TRAIN = new LinkedHashMap<>();
+    private static final Map<String, String[]> EVALUATE = new LinkedHashMap<>();
+    private static final Set<String> TOP = Set.of("name", "description", "source", "preprocessing", "estimator",
+            "evaluation", "outputs", "spark");
+
+    static {
+        TRAIN.put("source.data", new String[]{"data", "s"});
+        TRAIN.put("preprocessing.imageSize", new String[]{"image-size", "s"});
+        TRAIN.put("preprocessing.channels", new String[]{"channels", "i"});
+        TRAIN.put("estimator.type", new String[]{null, "s"});
+        TRAIN.put("estimator.arch", new String[]{"arch", "s"});
+        TRAIN.put("estimator.epochs", new String[]{"epochs", "i"});
+        TRAIN.put("estimator.batchSize", new String[]{"batch-size", "i"});
+        TRAIN.put("estimator.updater", new String[]{"updater", "s"});
+        TRAIN.put("estimator.learningRate", new String[]{"learning-rate", "n"});
+        TRAIN.put("estimator.workers", new String[]{"workers", "i"});
+        TRAIN.put("estimator.averagingFrequency", new String[]{"averaging-frequency", "i"});
+        TRAIN.put("estimator.blockMomentum", new String[]{"block-momentum", "n"});
+        TRAIN.put("estimator.validationFraction", new String[]{"validation-fraction", "n"});
+        TRAIN.put("estimator.seed", new String[]{"seed", "i"});
+        TRAIN.put("outputs.model", new String[]{"model", "s"});
+        TRAIN.put("outputs.metricsJson", new String[]{"metrics-json", "s"});
+        TRAIN.put("outputs.reportDir", new String[]{"report-dir", "s"});
+        TRAIN.put("spark.master", new String[]{"master", "s"});
+        EVALUATE.put("evaluation.data", new String[]{"data", "s"});
+        EVALUATE.put("evaluation.metricsJson", new String[]{"metrics-json", "s"});
+        EVALUATE.put("evaluation.reportDir", new String[]{"report-dir", "s"});
+    }
+
+    private PipelineDefinition() {
+    }
+
+    /** The steps of a definition file with the overrides applied: each an argument vector for SparkDl.run. */
+    static List<String[]> steps(String file, String[] overrides, Set<String> trainOptions, Set<String> evalOptions)
+            throws IOException {
+        File f = new File(file);
+        if (!f.isFile()) {
+            throw new CliArgs.UsageException("pipeline definition " + file + " does not exist");
+        }
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(Files.readString(f.toPath(), StandardCharsets.UTF_8));
+        } catch (JsonProcessingException e) {
+            throw new CliArgs.UsageException(file + ": not valid JSON at line " + e.getLocation().getLineNr()
+                    + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new CliArgs.UsageException(file + ": must be a JSON object");
+        }
+        Map<String, JsonNode> fields = new LinkedHashMap<>();
+        flatten(file, "", root, fields);
+        for (String k : fields.keySet()) {
+            String top = k.contains(".") ? k.substring(0, k.indexOf('.')) : k;
+            if (!TOP.contains(top) || (!k.equals("name") && !k.equals("description") && !TRAIN.containsKey(k)
+                    && !EVALUATE.containsKey(k))) {
+                List<String> known = new ArrayList<>(TRAIN.keySet());
+                known.addAll(EVALUATE.keySet());
+                throw new CliArgs.UsageException(file + ": unknown field " + k + " (known: name, description, "
+                        + String.join(", ", known) + ")");
+            }
+        }
+        JsonNode type = fields.get("estimator.type");
+        if (type != null && !type.asText().equals("CnnClassifier")) {
+            throw new CliArgs.UsageException(file + ": estimator.type must be CnnClassifier but was "
+                    + type.asText());
+        }
+        CliArgs over = new CliArgs(overrides, 0, union(trainOptions, evalOptions), Set.of("fail-on-bad-files"));
+
+        Map<String, String> train = options(file, fields, TRAIN);
+        for (String required : List.of("source.data", "outputs.model")) {
+            if (!fields.containsKey(required)) {
+                throw new CliArgs.UsageException(file + ": missing field " + required);
+            }
+        }
+        List<String[]> steps = new ArrayList<>();
+        steps.add(argv("train", train, over, trainOptions));
+        Map<String, String> eval = options(file, fields, EVALUATE);
+        if (!eval.isEmpty()) {
+            if (!eval.containsKey("data")) {
+                throw new CliArgs.UsageException(file + ": the evaluation section needs evaluation.data");
+            }
+            eval.put("model", over.get("model", train.get("model")));
+            if (train.containsKey("master")) {
+                eval.put("master", train.get("master"));
+            }
+            // --data overrides the training source, not the evaluation set
+            steps.add(argv("evaluate", eval, over, Set.of("master", "fail-on-bad-files")));
+        }
+        return steps;
+    }
+
+    private static String[] argv(String command, Map<String, String> base, CliArgs over, Set<String> accepted) {
+        Map<String, String> m = new LinkedHashMap<>(base);
+        for (String k : accepted) {
+            if (over.has(k)) {
+                m.put(k, over.get(k, null));
+            }
+        }
+        List<String> out = new ArrayList<>(List.of(command));
+        m.forEach((k, v) -> {
+            if (k.equals("fail-on-bad-files")) {
+                out.add("--" + k);
+            } else {
+                out.add("--" + k);
+                out.add(v);
+            }
+        });
+        return out.toArray(new String[0]);
+    }
+
+    private static Map<String, String> options(String file, Map<String, JsonNode> fields, Map<String, String[]> map) {
+        Map<String, String> out = new LinkedHashMap<>();
+        map.forEach((field, spec) -> {
+            JsonNode v = fields.get(field);
+            if (v == null || spec[0] == null) {
+                return;
+            }
+            switch (spec[1]) {
+                case "i" -> {
+                    if (!v.isIntegralNumber()) {
+                        throw new CliArgs.UsageException(file + ": " + field + " must be an integer but was " + v);
+                    }
+                }
+                case "n" -> {
+                    if (!v.isNumber()) {
+                        throw new CliArgs.UsageException(file + ": " + field + " must be a number but was " + v);
+                    }
+                }
+                default -> {
+                    if (!v.isTextual() || v.asText().isBlank()) {
+                        throw new CliArgs.UsageException(file + ": " + field + " must be a non-empty string but was "
+                                + v);
+                    }
+                }
+            }
+            out.put(spec[0], v.asText());
+        });
+        return out;
+    }
+
+    private static void flatten(String file, String prefix, JsonNode node, Map<String, JsonNode> out) {
+        Iterator<Map.Entry<String, JsonNode>> it = node.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
+            if (e.getValue().isObject()) {
+                flatten(file, key, e.getValue(), out);
+            } else if (e.getValue().isNull()) {
+                continue;
+            } else if (e.getValue().isArray()) {
+                throw new CliArgs.UsageException(file + ": " + key + " must not be a list");
+            } else {
+                out.put(key, e.getValue());
+            }
+        }
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> u = new java.util.HashSet<>(a);
+        u.addAll(b);
+        return u;
+    }
+}
