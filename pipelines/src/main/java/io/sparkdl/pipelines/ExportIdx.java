@@ -9,8 +9,8 @@ import java.io.IOException;
  * Writes an IDX image set (MNIST, Fashion-MNIST) as a class-per-folder PNG tree, the layout spark-dl
  * reads. Used to make test-data/ and the benchmark folders.
  */
-final class ExportIdx {
-    static final String[] FASHION = {"tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+public final class ExportIdx {
+    public static final String[] FASHION = {"tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
             "sneaker", "bag", "ankle-boot"};
 
     private ExportIdx() {

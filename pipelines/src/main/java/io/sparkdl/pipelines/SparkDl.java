@@ -5,7 +5,13 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.classification.CnnClassifier;
 import io.sparkdl.classification.CnnClassifierModel;
+import io.sparkdl.clustering.ImageKMeans;
+import io.sparkdl.clustering.ImageKMeansModel;
+import io.sparkdl.clustering.ImagePCA;
+import io.sparkdl.clustering.ImagePCAModel;
 import io.sparkdl.eval.ClassificationMetrics;
+import io.sparkdl.eval.ClusteringMetrics;
+import io.sparkdl.features.CnnFeaturizer;
 import io.sparkdl.image.ImageDecoder;
 import io.sparkdl.image.ImageSources;
 import io.sparkdl.nn.NetworkSpec;
@@ -53,6 +59,9 @@ public final class SparkDl {
               evaluate  --data DIR --model DIR [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
               predict   --data DIR --model DIR --out DIR [--format parquet|csv] [--master URL]
                         [--metrics-json FILE] [--fail-on-bad-files]
+              cluster   --data DIR --k N [--pca N] [--features pixels|cnn:MODEL_DIR] [--seed N]
+                        [--image-size HxW] [--channels 1|3] [--max-iter N] [--out DIR] [--master URL]
+                        [--metrics-json FILE] [--report-dir DIR] [--fail-on-bad-files]
               run       FILE [options that override the definition's fields]
                         (a ready pipeline definition, for example pipelines/fashion-lenet.json)
               export-idx --images FILE --labels FILE --out DIR [--per-class N] [--names fashion|digits]
@@ -115,6 +124,8 @@ public final class SparkDl {
             case "export-idx" -> exportIdx(new CliArgs(args, 1, Set.of("images", "labels", "out", "per-class",
                     "names", "repeat", "max-shift"), Set.of()));
             case "run" -> runDefinition(args);
+            case "cluster" -> cluster(new CliArgs(args, 1, Set.of("data", "k", "pca", "features", "seed", "master",
+                    "metrics-json", "report-dir", "image-size", "channels", "out", "max-iter"), Set.of("fail-on-bad-files")));
             default -> throw new CliArgs.UsageException("unknown command '" + args[0] + "'");
         };
     }
@@ -309,6 +320,138 @@ public final class SparkDl {
         } finally {
             spark.stop();
         }
+    }
+
+    // ---------------------------------------------------------------- cluster
+
+    private static int cluster(CliArgs a) throws IOException {
+        String data = existingDir(a.required("data"), "--data");
+        int k = a.getInt("k", 10, 2);
+        int pca = a.getInt("pca", 0, 0);
+        long seed = a.getInt("seed", 42, Integer.MIN_VALUE);
+        String features = a.get("features", "pixels");
+        CnnClassifierModel cnn = null;
+        if (features.startsWith("cnn:")) {
+            features = "cnn:" + existingDir(features.substring(4), "--features cnn:");
+        } else if (!features.equals("pixels")) {
+            throw new CliArgs.UsageException("--features must be pixels or cnn:MODEL_DIR but was " + features);
+        }
+        int[] size = parseSize(a.get("image-size", null));
+        int channels = a.getInt("channels", 0, 0);
+        if (channels != 0 && channels != 1 && channels != 3) {
+            throw new CliArgs.UsageException("--channels must be 1 or 3 but was " + channels);
+        }
+        SparkSession spark = session(a, "spark-dl cluster");
+        try {
+            long t0 = System.nanoTime();
+            int h = size != null ? size[0] : 0;
+            int w = size != null ? size[1] : 0;
+            if (features.startsWith("cnn:")) {
+                cnn = CnnClassifierModel.load(features.substring(4));
+                int[] s = cnn.inputShape();
+                h = s[0];
+                w = s[1];
+                channels = s[2];
+            } else if (size == null) {
+                h = 28;
+                w = 28;
+                channels = channels == 0 ? 1 : channels;
+            }
+            Loaded in = load(spark, data, h, w, channels, a.has("fail-on-bad-files"), false);
+            Dataset<Row> rows = in.good;
+            String col = "image";
+            if (cnn != null) {
+                rows = new CnnFeaturizer(cnn).setOutputCol("embedding").transform(rows);
+                col = "embedding";
+            }
+            rows = rows.persist(StorageLevel.MEMORY_AND_DISK());
+            ImagePCAModel pcaModel = null;
+            if (pca > 0) {
+                pcaModel = new ImagePCA().setInputCol(col).setOutputCol("pca").setK(pca).setSeed(seed).fit(rows);
+                rows = pcaModel.transform(rows);
+                col = "pca";
+            }
+            ImageKMeansModel km = new ImageKMeans().setFeaturesCol(col).setK(k).setSeed(seed)
+                    .setMaxIter(a.getInt("max-iter", 20, 1)).fit(rows);
+            Dataset<Row> clustered = km.transform(rows).persist(StorageLevel.MEMORY_AND_DISK());
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            boolean labelled = clustered.where(col("label").isNotNull()).limit(1).count() > 0;
+            double nmi = labelled ? ClusteringMetrics.nmi(clustered, "cluster", "label") : Double.NaN;
+            System.out.printf("%d images in %d clusters, inertia %.6g, %d iterations%s, %.1f s%n", in.numGood, k,
+                    km.trainingCost(), km.iterations(), labelled ? String.format(", NMI against the folder labels %.4f",
+                            nmi) : "", seconds);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("numImages", in.numGood);
+            m.put("badFiles", in.bad);
+            m.put("features", features + (pca > 0 ? " + pca " + pca : ""));
+            m.put("k", k);
+            m.put("inertia", km.trainingCost());
+            m.put("iterations", km.iterations());
+            m.put("clusterSizes", km.clusterSizes());
+            m.put("nmi", labelled ? nmi : null);
+            m.put("seconds", seconds);
+            if (pcaModel != null) {
+                m.put("pcaExplainedVariance", java.util.Arrays.stream(pcaModel.explainedVarianceRatio().toArray()).sum());
+            }
+            if (a.has("out")) {
+                clustered.select(col("path"), col("label"), col("cluster"), col("distance")).write().mode("overwrite")
+                        .parquet(a.get("out", null));
+                m.put("output", a.get("out", null));
+            }
+            writeMetrics(a, m);
+            if (a.has("report-dir")) {
+                clusterReport(a, clustered, col, km, m, seed);
+            }
+            clustered.unpersist();
+            rows.unpersist();
+            return 0;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static void clusterReport(CliArgs a, Dataset<Row> clustered, String featureCol, ImageKMeansModel km,
+                                      Map<String, Object> facts, long seed) {
+        // 2-D view: the first two principal components of the clustered features, on a sample
+        long n = clustered.count();
+        Dataset<Row> sample = n > 3000 ? clustered.sample(false, 3000.0 / n, seed) : clustered;
+        ImagePCAModel two = new ImagePCA().setInputCol(featureCol).setOutputCol("xy").setK(2).setSeed(seed)
+                .fit(sample);
+        List<Row> pts = two.transform(sample).select("xy", "cluster").collectAsList();
+        double[][] xy = new double[pts.size()][];
+        int[] group = new int[pts.size()];
+        for (int i = 0; i < pts.size(); i++) {
+            xy[i] = ((org.apache.spark.ml.linalg.Vector) pts.get(i).get(0)).toArray();
+            group[i] = pts.get(i).getInt(1);
+        }
+        String[] names = new String[km.k()];
+        for (int c = 0; c < km.k(); c++) {
+            names[c] = "cluster " + c + " (" + km.clusterSizes()[c] + ")";
+        }
+        // montage: the 8 images nearest each centre
+        List<Row> nearest = clustered.withColumn("rank", org.apache.spark.sql.functions.row_number().over(
+                        org.apache.spark.sql.expressions.Window.partitionBy("cluster").orderBy("distance")))
+                .where(col("rank").leq(8)).orderBy("cluster", "rank").select("image", "cluster", "label", "distance")
+                .collectAsList();
+        List<HtmlReport.Tile> tiles = new ArrayList<>();
+        for (Row r : nearest) {
+            try {
+                tiles.add(new HtmlReport.Tile(HtmlReport.toPng(io.sparkdl.image.ImageStruct.pixels(r.getStruct(0)), 96),
+                        String.format("cluster %d%s, distance %.2f", r.getInt(1),
+                                r.isNullAt(2) ? "" : " (" + r.get(2) + ")", r.getDouble(3))));
+            } catch (io.sparkdl.image.ImageCodec.DecodeException e) {
+                // an undecodable struct cannot be clustered either; nothing to show
+            }
+        }
+        Map<String, Object> shown = new LinkedHashMap<>(facts);
+        shown.remove("badFiles");
+        shown.put("clusterSizes", java.util.Arrays.toString(km.clusterSizes()));
+        String path = new HtmlReport("spark-dl cluster: " + a.get("data", "")).facts("Run", shown)
+                .scatter("First two principal components, coloured by cluster", "PC 1", "PC 2", xy, group, names)
+                .gallery("Images nearest each centre", tiles)
+                .write(a.get("report-dir", null), clustered.sparkSession().sparkContext().hadoopConfiguration());
+        LOG.info("Wrote report to {}", path);
+        System.out.println("report: " + path);
     }
 
     // ---------------------------------------------------------------- export-idx

@@ -38,6 +38,48 @@ public final class HadoopFiles {
         }
     }
 
+    /**
+     * Writes numeric arrays in a small binary format (magic, count, then each array's length and values as
+     * big-endian doubles), for model state too large for JSON (PCA components, k-means centres).
+     */
+    public static void writeArrays(String path, Configuration conf, double[]... arrays) {
+        Path p = new Path(path);
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(
+                new java.io.BufferedOutputStream(p.getFileSystem(conf).create(p, true), 1 << 16))) {
+            out.writeInt(0x53444C41);
+            out.writeInt(arrays.length);
+            for (double[] a : arrays) {
+                out.writeInt(a.length);
+                for (double v : a) {
+                    out.writeDouble(v);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write " + path, e);
+        }
+    }
+
+    /** Reads what {@link #writeArrays} wrote. */
+    public static double[][] readArrays(String path, Configuration conf) {
+        Path p = new Path(path);
+        try (java.io.DataInputStream in = new java.io.DataInputStream(
+                new java.io.BufferedInputStream(p.getFileSystem(conf).open(p), 1 << 16))) {
+            if (in.readInt() != 0x53444C41) {
+                throw new IOException("not a spark-dl array file");
+            }
+            double[][] out = new double[in.readInt()][];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = new double[in.readInt()];
+                for (int j = 0; j < out[i].length; j++) {
+                    out[i][j] = in.readDouble();
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + path + " (corrupt or truncated model data?)", e);
+        }
+    }
+
     /** Writes through a local temp file: {@code writer} fills the file, then it is copied to {@code path}. */
     public static void writeViaLocal(String path, Configuration conf, IOConsumer<File> writer) {
         File tmp = null;

@@ -2,6 +2,14 @@ package io.sparkdl.testkit;
 
 import io.sparkdl.classification.CnnClassifier;
 import io.sparkdl.classification.CnnClassifierModel;
+import io.sparkdl.clustering.ImageKMeans;
+import io.sparkdl.clustering.ImageKMeansModel;
+import io.sparkdl.clustering.ImagePCA;
+import io.sparkdl.clustering.ImagePCAModel;
+import io.sparkdl.ensemble.EnsembleClassifier;
+import io.sparkdl.ensemble.EnsembleClassifierModel;
+import io.sparkdl.ensemble.ProbabilityAverager;
+import io.sparkdl.features.CnnFeaturizer;
 import io.sparkdl.image.ImageDecoder;
 import io.sparkdl.image.ImageSources;
 import org.apache.spark.ml.PipelineStage;
@@ -19,7 +27,115 @@ public final class Fuzzers {
     }
 
     public static List<StageFuzzer> all() {
-        return List.of(imageDecoder(), cnnClassifier());
+        return List.of(imageDecoder(), cnnClassifier(), imagePca(), imageKMeans(), cnnFeaturizer(),
+                probabilityAverager(), ensemble());
+    }
+
+    private static CnnClassifierModel tinyModel;
+
+    /** A small LeNet trained for one epoch on 8 images per class (shared by tests that need a model). */
+    public static synchronized CnnClassifierModel tinyModel() {
+        if (tinyModel == null) {
+            tinyModel = new CnnClassifier().setEpochs(1).setBatchSize(16).setSeed(3).setNumWorkers(1)
+                    .fit(smallDecoded(SparkTest.spark(), 8));
+        }
+        return tinyModel;
+    }
+
+    private abstract static class Simple implements StageFuzzer {
+        private final List<Class<? extends PipelineStage>> covers;
+        private final List<String> outputs;
+
+        Simple(List<Class<? extends PipelineStage>> covers, String... outputs) {
+            this.covers = covers;
+            this.outputs = List.of(outputs);
+        }
+
+        public List<Class<? extends PipelineStage>> covers() {
+            return covers;
+        }
+
+        public Dataset<Row> data(SparkSession spark) {
+            return smallDecoded(spark, 4);
+        }
+
+        public List<String> outputColumns() {
+            return outputs;
+        }
+
+        public String keyColumn() {
+            return "path";
+        }
+    }
+
+    static StageFuzzer imagePca() {
+        return new Simple(List.of(ImagePCA.class, ImagePCAModel.class), "scores") {
+            public PipelineStage stage() {
+                return new ImagePCA().setInputCol("image").setOutputCol("scores").setK(4).setOversampling(6)
+                        .setPowerIterations(3).setSeed(5).setWhitening(true);
+            }
+        };
+    }
+
+    static StageFuzzer imageKMeans() {
+        return new Simple(List.of(ImageKMeans.class, ImageKMeansModel.class), "k", "dist") {
+            public PipelineStage stage() {
+                return new ImageKMeans().setFeaturesCol("image").setK(3).setMaxIter(5).setSeed(9)
+                        .setPredictionCol("k").setDistanceCol("dist");
+            }
+        };
+    }
+
+    static StageFuzzer cnnFeaturizer() {
+        return new Simple(List.of(CnnFeaturizer.class), "emb") {
+            public PipelineStage stage() {
+                return new CnnFeaturizer(tinyModel()).setOutputCol("emb").setLayer(3).setBatchSize(7);
+            }
+        };
+    }
+
+    static StageFuzzer probabilityAverager() {
+        return new Simple(List.of(ProbabilityAverager.class), "p", "c", "name") {
+            public PipelineStage stage() {
+                return new ProbabilityAverager().setInputCols("p1", "p2", "p3").setMethod("vote")
+                        .setWeights(1, 2, 1).setProbabilityCol("p").setPredictionCol("c")
+                        .setPredictedLabelCol("name").setLabels("a", "b", "c");
+            }
+
+            public Dataset<Row> data(SparkSession spark) {
+                java.util.Random r = new java.util.Random(1);
+                List<Row> rows = new java.util.ArrayList<>();
+                for (int i = 0; i < 20; i++) {
+                    Object[] v = new Object[4];
+                    v[0] = "row" + i;
+                    for (int j = 1; j < 4; j++) {
+                        double a = r.nextDouble();
+                        double b = r.nextDouble() * (1 - a);
+                        v[j] = org.apache.spark.ml.linalg.Vectors.dense(a, b, 1 - a - b);
+                    }
+                    rows.add(org.apache.spark.sql.RowFactory.create(v));
+                }
+                org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+                        .add("path", "string").add("p1", org.apache.spark.ml.linalg.SQLDataTypes.VectorType())
+                        .add("p2", org.apache.spark.ml.linalg.SQLDataTypes.VectorType())
+                        .add("p3", org.apache.spark.ml.linalg.SQLDataTypes.VectorType());
+                return spark.createDataFrame(rows, schema);
+            }
+        };
+    }
+
+    static StageFuzzer ensemble() {
+        return new Simple(List.of(EnsembleClassifier.class, EnsembleClassifierModel.class), "prob", "pred", "name") {
+            public PipelineStage stage() {
+                return new EnsembleClassifier().setNumMembers(2).setEpochs(1).setBatchSize(16).setNumWorkers(1)
+                        .setCombination("weighted").setValidationFraction(0.3).setSeed(11).setProbabilityCol("prob")
+                        .setPredictionCol("pred").setPredictedLabelCol("name");
+            }
+
+            public Dataset<Row> data(SparkSession spark) {
+                return smallDecoded(spark, 6);
+            }
+        };
     }
 
     /** The first {@code perClass} images of each class of test-data, decoded to 28x28 gray. */

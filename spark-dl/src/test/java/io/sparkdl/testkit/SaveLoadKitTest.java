@@ -130,6 +130,10 @@ class SaveLoadKitTest {
             Object vb = b.getOrDefault(b.getParam(p.param().name()));
             if (va instanceof Object[] arr) {
                 assertArrayEquals(arr, (Object[]) vb, p.param().name());
+            } else if (va instanceof double[] arr) {
+                assertArrayEquals(arr, (double[]) vb, p.param().name());
+            } else if (va instanceof int[] arr) {
+                assertArrayEquals(arr, (int[]) vb, p.param().name());
             } else {
                 assertEquals(va, vb, "param " + p.param().name() + " of " + a.getClass().getSimpleName());
             }

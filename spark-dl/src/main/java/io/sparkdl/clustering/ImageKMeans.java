@@ -1,0 +1,362 @@
+package io.sparkdl.clustering;
+
+import io.sparkdl.backend.Nd4jBackend;
+import io.sparkdl.io.SparkMLInternals;
+import io.sparkdl.linalg.RowBlocks;
+import io.sparkdl.param.SharedParams;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * k-means on image vectors with distances as matrix products: for a block X of rows and centres C,
+ * {@code |x - c|^2 = |x|^2 - 2 X C^T + |c|^2} is one ND4J GEMM per block, and each Lloyd iteration is one
+ * Spark pass that returns per-cluster sums, counts and the cost. Initialisation is k-means++ (seeded),
+ * run distributed and exactly: each of the k picks is one pass in which every partition proposes one row
+ * drawn in proportion to its squared distance to the chosen centres, and the driver picks among the
+ * proposals in proportion to the partitions' total weights. {@link #setInitialCenters} starts from given
+ * centres instead (to compare with another implementation from the same start).
+ */
+public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritable {
+    private static final Logger LOG = LoggerFactory.getLogger(ImageKMeans.class);
+
+    private final String uid;
+    final Param<String> featuresCol;
+    final Param<String> predictionCol;
+    final Param<String> distanceCol;
+    final IntParam k;
+    final IntParam maxIter;
+    final DoubleParam tol;
+    final LongParam seed;
+    private double[][] initialCenters;
+
+    public ImageKMeans() {
+        this(Identifiable$.MODULE$.randomUID("imageKMeans"));
+    }
+
+    public ImageKMeans(String uid) {
+        this.uid = uid;
+        featuresCol = SharedParams.column(this, "featuresCol", "ML vector or image struct column to cluster.");
+        predictionCol = SharedParams.column(this, "predictionCol", "Cluster index column.");
+        distanceCol = SharedParams.column(this, "distanceCol", "Euclidean distance to the row's cluster centre.");
+        k = new IntParam(this, "k", "Number of clusters (>= 2).", SharedParams.<Object>validator(v -> (Integer) v >= 2));
+        maxIter = new IntParam(this, "maxIter", "Maximum Lloyd iterations (>= 1).",
+                SharedParams.<Object>validator(v -> (Integer) v >= 1));
+        tol = new DoubleParam(this, "tol", "Stop when no centre moves more than this distance (>= 0).",
+                SharedParams.<Object>validator(v -> (Double) v >= 0));
+        seed = new LongParam(this, "seed", "Seed of the k-means++ initialisation.");
+        setDefault(featuresCol, "features");
+        setDefault(predictionCol, "cluster");
+        setDefault(distanceCol, "distance");
+        setDefault(k, 10);
+        setDefault(maxIter, 20);
+        setDefault(tol, 1e-4);
+        setDefault(seed, 42L);
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    public Param<String> featuresCol() { return featuresCol; }
+    public Param<String> predictionCol() { return predictionCol; }
+    public Param<String> distanceCol() { return distanceCol; }
+    public IntParam k() { return k; }
+    public IntParam maxIter() { return maxIter; }
+    public DoubleParam tol() { return tol; }
+    public LongParam seed() { return seed; }
+
+    public String getFeaturesCol() { return $(featuresCol); }
+    public String getPredictionCol() { return $(predictionCol); }
+    public String getDistanceCol() { return $(distanceCol); }
+    public int getK() { return (Integer) $(k); }
+    public int getMaxIter() { return (Integer) $(maxIter); }
+    public double getTol() { return (Double) $(tol); }
+    public long getSeed() { return (Long) $(seed); }
+
+    public ImageKMeans setFeaturesCol(String v) { set(featuresCol, v); return this; }
+    public ImageKMeans setPredictionCol(String v) { set(predictionCol, v); return this; }
+    public ImageKMeans setDistanceCol(String v) { set(distanceCol, v); return this; }
+    public ImageKMeans setK(int v) { set(k, v); return this; }
+    public ImageKMeans setMaxIter(int v) { set(maxIter, v); return this; }
+    public ImageKMeans setTol(double v) { set(tol, v); return this; }
+    public ImageKMeans setSeed(long v) { set(seed, v); return this; }
+
+    /** Start from these centres (k rows of d values) instead of k-means++; not saved with the estimator. */
+    public ImageKMeans setInitialCenters(double[][] centers) {
+        this.initialCenters = centers == null ? null : centers.clone();
+        return this;
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        return ImageKMeansModel.outputSchema(schema, getFeaturesCol(), getPredictionCol(), getDistanceCol());
+    }
+
+    @Override
+    public ImageKMeansModel fit(Dataset<?> dataset) {
+        transformSchema(dataset.schema());
+        Nd4jBackend.init();
+        Dataset<Row> df = dataset.toDF();
+        int d = RowBlocks.width(df, getFeaturesCol());
+        int kk = getK();
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext());
+        JavaRDD<RowBlocks.Block> blocks = RowBlocks.blocks(df, getFeaturesCol(), d)
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            long t0 = System.nanoTime();
+            double[][] centers;
+            if (initialCenters != null) {
+                if (initialCenters.length != kk || initialCenters[0].length != d) {
+                    throw new IllegalArgumentException("initial centres must be " + kk + " x " + d + " but are "
+                            + initialCenters.length + " x " + initialCenters[0].length);
+                }
+                centers = initialCenters.clone();
+            } else {
+                centers = kMeansPlusPlus(sc, blocks, kk, d, getSeed());
+            }
+            double initSeconds = (System.nanoTime() - t0) / 1e9;
+            Step step = null;
+            int it = 0;
+            boolean converged = false;
+            while (it < getMaxIter() && !converged) {
+                sc.setJobDescription("spark-dl ImageKMeans: iteration " + (it + 1) + "/" + getMaxIter());
+                step = lloyd(sc, blocks, centers);
+                double maxMove = 0;
+                double[][] next = new double[kk][];
+                for (int c = 0; c < kk; c++) {
+                    if (step.counts[c] == 0) {
+                        next[c] = centers[c];    // an empty cluster keeps its centre
+                        continue;
+                    }
+                    next[c] = new double[d];
+                    double move = 0;
+                    for (int i = 0; i < d; i++) {
+                        next[c][i] = step.sums[c * d + i] / step.counts[c];
+                        double diff = next[c][i] - centers[c][i];
+                        move += diff * diff;
+                    }
+                    maxMove = Math.max(maxMove, move);
+                }
+                centers = next;
+                it++;
+                converged = maxMove <= getTol() * getTol();
+                LOG.info("ImageKMeans {} iteration {}: cost {} (before the update), largest centre move {}",
+                        uid, it, String.format("%.6g", step.cost), String.format("%.3g", Math.sqrt(maxMove)));
+            }
+            sc.setJobDescription("spark-dl ImageKMeans: final cost");
+            Step last = lloyd(sc, blocks, centers);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            LOG.info("ImageKMeans {}: {} rows x {} values, k {}, {} iterations{}, cost {}, {} s (init {} s)", uid,
+                    last.n, d, kk, it, converged ? " (converged)" : "", String.format("%.6g", last.cost),
+                    String.format("%.1f", secs), String.format("%.1f", initSeconds));
+            ImageKMeansModel model = new ImageKMeansModel(uid, centers, last.cost, last.counts, it);
+            return copyValues(model, ParamMap.empty()).setParent(this);
+        } finally {
+            sc.setJobDescription(null);
+            blocks.unpersist(false);
+        }
+    }
+
+    /** Squared distances of a block's rows to the centres: rows x k. */
+    static INDArray sqDistances(RowBlocks.Block b, INDArray centersT, INDArray centerNorms) {
+        INDArray x = b.matrix();
+        INDArray xn = x.mul(x).sum(true, 1);                      // rows x 1
+        return x.mmul(centersT).muli(-2).addiColumnVector(xn).addiRowVector(centerNorms);
+    }
+
+    static INDArray[] centerArrays(float[] flat, int k, int d) {
+        INDArray c = Nd4j.create(flat, new long[]{k, d}, 'c');
+        return new INDArray[]{c.transpose().dup('c'), c.mul(c).sum(true, 1).reshape(1, k)};
+    }
+
+    static float[] flatten(double[][] centers) {
+        int d = centers[0].length;
+        float[] f = new float[centers.length * d];
+        for (int c = 0; c < centers.length; c++) {
+            for (int i = 0; i < d; i++) {
+                f[c * d + i] = (float) centers[c][i];
+            }
+        }
+        return f;
+    }
+
+    private static Step lloyd(JavaSparkContext sc, JavaRDD<RowBlocks.Block> blocks, double[][] centers) {
+        int k = centers.length;
+        int d = centers[0].length;
+        Broadcast<float[]> bc = sc.broadcast(flatten(centers));
+        try {
+            return blocks.mapPartitions(itr -> {
+                Step s = new Step(k, d);
+                INDArray[] ca = null;
+                while (itr.hasNext()) {
+                    RowBlocks.Block b = itr.next();
+                    if (ca == null) {
+                        ca = centerArrays(bc.value(), k, d);
+                    }
+                    INDArray dist = sqDistances(b, ca[0], ca[1]);
+                    INDArray best = Nd4j.argMin(dist, 1);
+                    INDArray min = dist.min(1);
+                    long[] idx = best.toLongVector();
+                    double[] mins = min.toDoubleVector();
+                    float[] x = b.data();
+                    for (int r = 0; r < b.rows(); r++) {
+                        int c = (int) idx[r];
+                        s.counts[c]++;
+                        s.cost += Math.max(0, mins[r]);
+                        int o = r * d;
+                        int so = c * d;
+                        for (int i = 0; i < d; i++) {
+                            s.sums[so + i] += x[o + i];
+                        }
+                    }
+                    s.n += b.rows();
+                }
+                return List.of(s).iterator();
+            }).treeAggregate(new Step(k, d), Step::merge, Step::merge, 2);
+        } finally {
+            bc.destroy();
+        }
+    }
+
+    /** Exact k-means++ seeding in k passes (see the class comment). */
+    private static double[][] kMeansPlusPlus(JavaSparkContext sc, JavaRDD<RowBlocks.Block> blocks, int k, int d,
+                                             long seed) {
+        List<double[]> chosen = new ArrayList<>();
+        Random driver = new Random(seed);
+        for (int pick = 0; pick < k; pick++) {
+            sc.setJobDescription("spark-dl ImageKMeans: k-means++ centre " + (pick + 1) + "/" + k);
+            final int p = pick;
+            final int nc = chosen.size();
+            Broadcast<float[]> bc = sc.broadcast(nc == 0 ? new float[0] : flatten(chosen.toArray(new double[0][])));
+            List<Proposal> props;
+            try {
+                props = blocks.mapPartitionsWithIndex((part, itr) -> {
+                    Random r = new Random(seed * 1_000_003L + p * 7919L + part);
+                    INDArray[] ca = nc == 0 ? null : centerArrays(bc.value(), nc, d);
+                    double total = 0;
+                    float[] pickRow = null;
+                    while (itr.hasNext()) {
+                        RowBlocks.Block b = itr.next();
+                        double[] w;
+                        if (ca == null) {
+                            w = new double[b.rows()];
+                            java.util.Arrays.fill(w, 1.0);
+                        } else {
+                            w = sqDistances(b, ca[0], ca[1]).min(1).toDoubleVector();
+                        }
+                        for (int row = 0; row < b.rows(); row++) {
+                            double wr = Math.max(0, w[row]);
+                            if (wr <= 0) {
+                                continue;
+                            }
+                            total += wr;
+                            // weighted reservoir of size one: keep this row with probability wr / total
+                            if (r.nextDouble() * total < wr) {
+                                pickRow = java.util.Arrays.copyOfRange(b.data(), row * d, (row + 1) * d);
+                            }
+                        }
+                    }
+                    return List.of(new Proposal(total, pickRow)).iterator();
+                }, true).collect();
+            } finally {
+                bc.destroy();
+            }
+            double sum = props.stream().mapToDouble(Proposal::weight).sum();
+            if (sum <= 0) {
+                throw new IllegalArgumentException("k-means++ found only " + chosen.size()
+                        + " distinct rows; k = " + k + " needs at least k distinct rows");
+            }
+            double u = driver.nextDouble() * sum;
+            Proposal take = null;
+            for (Proposal pr : props) {
+                if (pr.row() == null) {
+                    continue;
+                }
+                take = pr;
+                u -= pr.weight();
+                if (u < 0) {
+                    break;
+                }
+            }
+            double[] c = new double[d];
+            for (int i = 0; i < d; i++) {
+                c[i] = take.row()[i];
+            }
+            chosen.add(c);
+        }
+        return chosen.toArray(new double[0][]);
+    }
+
+    record Proposal(double weight, float[] row) implements Serializable {
+    }
+
+    /** Per-cluster sums and counts, total cost and rows of one pass. */
+    static final class Step implements Serializable {
+        final double[] sums;
+        final long[] counts;
+        double cost;
+        long n;
+
+        Step(int k, int d) {
+            sums = new double[k * d];
+            counts = new long[k];
+        }
+
+        Step merge(Step o) {
+            for (int i = 0; i < sums.length; i++) {
+                sums[i] += o.sums[i];
+            }
+            for (int i = 0; i < counts.length; i++) {
+                counts[i] += o.counts[i];
+            }
+            cost += o.cost;
+            n += o.n;
+            return this;
+        }
+    }
+
+    @Override
+    public ImageKMeans copy(ParamMap extra) {
+        ImageKMeans c = (ImageKMeans) defaultCopy(extra);
+        c.initialCenters = initialCenters;
+        return c;
+    }
+
+    @Override
+    public MLWriter write() {
+        return SparkMLInternals.paramsWriter(this);
+    }
+
+    public static MLReader<ImageKMeans> read() {
+        return SparkMLInternals.paramsReader();
+    }
+
+    public static ImageKMeans load(String path) {
+        return read().load(path);
+    }
+}

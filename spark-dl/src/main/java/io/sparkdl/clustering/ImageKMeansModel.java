@@ -1,0 +1,216 @@
+package io.sparkdl.clustering;
+
+import io.sparkdl.backend.Nd4jBackend;
+import io.sparkdl.io.HadoopFiles;
+import io.sparkdl.io.SparkMLInternals;
+import io.sparkdl.linalg.BatchIterator;
+import io.sparkdl.linalg.RowBlocks;
+import io.sparkdl.param.SharedParams;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A fitted {@link ImageKMeans}: the centres, the training cost (sum of squared distances of the rows to
+ * their centres, i.e. inertia, for the final centres), the cluster sizes and the iterations run.
+ * {@code transform} adds the cluster index and the Euclidean distance to that cluster's centre.
+ */
+public class ImageKMeansModel extends Model<ImageKMeansModel> implements MLWritable {
+    private final String uid;
+    private final double[][] centers;
+    private final double trainingCost;
+    private final long[] clusterSizes;
+    private final int iterations;
+
+    final Param<String> featuresCol;
+    final Param<String> predictionCol;
+    final Param<String> distanceCol;
+
+    ImageKMeansModel(String uid, double[][] centers, double trainingCost, long[] clusterSizes, int iterations) {
+        this.uid = uid;
+        this.centers = centers;
+        this.trainingCost = trainingCost;
+        this.clusterSizes = clusterSizes;
+        this.iterations = iterations;
+        featuresCol = SharedParams.column(this, "featuresCol", "ML vector or image struct column to cluster.");
+        predictionCol = SharedParams.column(this, "predictionCol", "Cluster index column.");
+        distanceCol = SharedParams.column(this, "distanceCol", "Euclidean distance to the row's cluster centre.");
+        setDefault(featuresCol, "features");
+        setDefault(predictionCol, "cluster");
+        setDefault(distanceCol, "distance");
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    public Param<String> featuresCol() { return featuresCol; }
+    public Param<String> predictionCol() { return predictionCol; }
+    public Param<String> distanceCol() { return distanceCol; }
+
+    public String getFeaturesCol() { return $(featuresCol); }
+    public String getPredictionCol() { return $(predictionCol); }
+    public String getDistanceCol() { return $(distanceCol); }
+    public ImageKMeansModel setFeaturesCol(String v) { set(featuresCol, v); return this; }
+    public ImageKMeansModel setPredictionCol(String v) { set(predictionCol, v); return this; }
+    public ImageKMeansModel setDistanceCol(String v) { set(distanceCol, v); return this; }
+
+    public int k() {
+        return centers.length;
+    }
+
+    public Vector[] clusterCenters() {
+        Vector[] v = new Vector[centers.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = Vectors.dense(centers[i].clone());
+        }
+        return v;
+    }
+
+    /** Sum of squared distances of the training rows to their nearest centre (inertia). */
+    public double trainingCost() {
+        return trainingCost;
+    }
+
+    public long[] clusterSizes() {
+        return clusterSizes.clone();
+    }
+
+    public int iterations() {
+        return iterations;
+    }
+
+    static StructType outputSchema(StructType schema, String features, String prediction, String distance) {
+        RowBlocks.requireVectorOrImage(schema, features, "Features");
+        SharedParams.requireAbsent(schema, prediction, "Prediction");
+        SharedParams.requireAbsent(schema, distance, "Distance");
+        return schema.add(prediction, DataTypes.IntegerType, true).add(distance, DataTypes.DoubleType, true);
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        return outputSchema(schema, getFeaturesCol(), getPredictionCol(), getDistanceCol());
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        StructType out = transformSchema(dataset.schema());
+        Nd4jBackend.init();
+        int k = centers.length;
+        int d = centers[0].length;
+        Broadcast<float[]> bc = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext())
+                .broadcast(ImageKMeans.flatten(centers));
+        int idx = dataset.schema().fieldIndex(getFeaturesCol());
+        int nIn = dataset.schema().size();
+        String col = getFeaturesCol();
+        return dataset.toDF().mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>)
+                rows -> {
+                    INDArray[] ca = ImageKMeans.centerArrays(bc.value(), k, d);
+                    return new BatchIterator(rows, 1024, batch -> {
+                        float[] x = new float[batch.size() * d];
+                        int[] slot = new int[batch.size()];
+                        int n = 0;
+                        for (int i = 0; i < batch.size(); i++) {
+                            Row r = batch.get(i);
+                            slot[i] = -1;
+                            if (r.isNullAt(idx)) {
+                                continue;
+                            }
+                            float[] v = RowBlocks.toFloats(r.get(idx), col);
+                            if (v.length != d) {
+                                throw new IllegalArgumentException("Column '" + col + "' has a row of " + v.length
+                                        + " values; the centres have " + d);
+                            }
+                            System.arraycopy(v, 0, x, n * d, d);
+                            slot[i] = n++;
+                        }
+                        long[] best = new long[0];
+                        double[] dist = new double[0];
+                        if (n > 0) {
+                            INDArray sq = ImageKMeans.sqDistances(new RowBlocks.Block(n, d,
+                                    java.util.Arrays.copyOf(x, n * d)), ca[0], ca[1]);
+                            best = Nd4j.argMin(sq, 1).toLongVector();
+                            dist = sq.min(1).toDoubleVector();
+                        }
+                        List<Row> outRows = new ArrayList<>(batch.size());
+                        for (int i = 0; i < batch.size(); i++) {
+                            outRows.add(slot[i] < 0 ? BatchIterator.append(batch.get(i), nIn, null, null)
+                                    : BatchIterator.append(batch.get(i), nIn, (int) best[slot[i]],
+                                    Math.sqrt(Math.max(0, dist[slot[i]]))));
+                        }
+                        return outRows;
+                    });
+                }, Encoders.row(out));
+    }
+
+    @Override
+    public ImageKMeansModel copy(ParamMap extra) {
+        return copyValues(new ImageKMeansModel(uid, centers, trainingCost, clusterSizes, iterations), extra)
+                .setParent(parent());
+    }
+
+    // ---- persistence: metadata/ (params), data/kmeans.bin (cost, iterations, sizes, centres)
+
+    @Override
+    public MLWriter write() {
+        return new MLWriter() {
+            @Override
+            public void saveImpl(String path) {
+                SparkSession spark = sparkSession();
+                SparkMLInternals.saveMetadata(ImageKMeansModel.this, path, spark.sparkContext());
+                double[][] a = new double[2 + centers.length][];
+                a[0] = new double[]{trainingCost, iterations};
+                a[1] = new double[clusterSizes.length];
+                for (int i = 0; i < clusterSizes.length; i++) {
+                    a[1][i] = clusterSizes[i];
+                }
+                System.arraycopy(centers, 0, a, 2, centers.length);
+                HadoopFiles.writeArrays(path + "/data/kmeans.bin", spark.sparkContext().hadoopConfiguration(), a);
+            }
+        };
+    }
+
+    public static MLReader<ImageKMeansModel> read() {
+        return new MLReader<>() {
+            @Override
+            public ImageKMeansModel load(String path) {
+                SparkSession spark = sparkSession();
+                SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
+                        ImageKMeansModel.class);
+                double[][] a = HadoopFiles.readArrays(path + "/data/kmeans.bin",
+                        spark.sparkContext().hadoopConfiguration());
+                long[] sizes = new long[a[1].length];
+                for (int i = 0; i < sizes.length; i++) {
+                    sizes[i] = (long) a[1][i];
+                }
+                ImageKMeansModel m = new ImageKMeansModel(meta.uid(), java.util.Arrays.copyOfRange(a, 2, a.length),
+                        a[0][0], sizes, (int) a[0][1]);
+                meta.applyParams(m);
+                return m;
+            }
+        };
+    }
+
+    public static ImageKMeansModel load(String path) {
+        return read().load(path);
+    }
+}

@@ -1,0 +1,314 @@
+package io.sparkdl.clustering;
+
+import io.sparkdl.backend.Nd4jBackend;
+import io.sparkdl.io.HadoopFiles;
+import io.sparkdl.io.SparkMLInternals;
+import io.sparkdl.linalg.BatchIterator;
+import io.sparkdl.linalg.RowBlocks;
+import io.sparkdl.param.SharedParams;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.linalg.DenseMatrix;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.BooleanParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * A fitted {@link ImagePCA}: the mean, the k principal axes (unit vectors, by decreasing variance) and
+ * their variances. {@code transform} adds the k scores per row; {@link #inverseTransform} maps scores
+ * back to the input space (reconstructions, which {@code HtmlReport.toPng} can show as pictures when the
+ * input was an image).
+ */
+public class ImagePCAModel extends Model<ImagePCAModel> implements MLWritable {
+    private final String uid;
+    private final double[] mean;
+    private final double[][] components;
+    private final double[] variance;
+    private final double[] ratio;
+    private final long numRows;
+
+    final Param<String> inputCol;
+    final Param<String> outputCol;
+    final BooleanParam centering;
+    final BooleanParam whitening;
+    final Param<String> reconstructionCol;
+
+    ImagePCAModel(String uid, double[] mean, double[][] components, double[] variance, double[] ratio, long numRows) {
+        this.uid = uid;
+        this.mean = mean;
+        this.components = components;
+        this.variance = variance;
+        this.ratio = ratio;
+        this.numRows = numRows;
+        inputCol = SharedParams.column(this, "inputCol", "ML vector or image struct column.");
+        outputCol = SharedParams.column(this, "outputCol", "Projection (k principal-component scores) column.");
+        centering = new BooleanParam(this, "centering", "Subtract the mean before projecting (standard PCA).");
+        whitening = new BooleanParam(this, "whitening", "Scale each score to unit variance.");
+        reconstructionCol = SharedParams.column(this, "reconstructionCol", "Output column of inverseTransform.");
+        setDefault(inputCol, "features");
+        setDefault(outputCol, "pca");
+        setDefault(centering, true);
+        setDefault(whitening, false);
+        setDefault(reconstructionCol, "reconstruction");
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    public Param<String> inputCol() { return inputCol; }
+    public Param<String> outputCol() { return outputCol; }
+    public BooleanParam centering() { return centering; }
+    public BooleanParam whitening() { return whitening; }
+    public Param<String> reconstructionCol() { return reconstructionCol; }
+
+    public String getInputCol() { return $(inputCol); }
+    public String getOutputCol() { return $(outputCol); }
+    public String getReconstructionCol() { return $(reconstructionCol); }
+    public boolean getWhitening() { return (Boolean) $(whitening); }
+    public ImagePCAModel setInputCol(String v) { set(inputCol, v); return this; }
+    public ImagePCAModel setOutputCol(String v) { set(outputCol, v); return this; }
+    public ImagePCAModel setReconstructionCol(String v) { set(reconstructionCol, v); return this; }
+    public ImagePCAModel setWhitening(boolean v) { set(whitening, v); return this; }
+
+    /** Number of components. */
+    public int k() {
+        return components.length;
+    }
+
+    /** The mean that was subtracted (zeros without centering). */
+    public Vector mean() {
+        return Vectors.dense(mean.clone());
+    }
+
+    /** The principal axes as a d x k matrix (column j is component j), like MLlib's {@code PCAModel.pc}. */
+    public DenseMatrix pc() {
+        int d = mean.length;
+        int k = components.length;
+        double[] values = new double[d * k];
+        for (int j = 0; j < k; j++) {
+            System.arraycopy(components[j], 0, values, j * d, d);
+        }
+        return new DenseMatrix(d, k, values);
+    }
+
+    /** Variance along each component. */
+    public Vector explainedVariance() {
+        return Vectors.dense(variance.clone());
+    }
+
+    /** Share of the total variance along each component, like MLlib's {@code PCAModel.explainedVariance}. */
+    public Vector explainedVarianceRatio() {
+        return Vectors.dense(ratio.clone());
+    }
+
+    /** Rows the model was fitted on. */
+    public long numRows() {
+        return numRows;
+    }
+
+    static StructType outputSchema(StructType schema, String in, String out) {
+        RowBlocks.requireVectorOrImage(schema, in, "Input");
+        SharedParams.requireAbsent(schema, out, "Output");
+        return schema.add(out, SQLDataTypes.VectorType(), true);
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        return outputSchema(schema, getInputCol(), getOutputCol());
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        StructType out = transformSchema(dataset.schema());
+        Nd4jBackend.init();
+        Broadcast<float[][]> b = broadcastState(dataset);
+        return dataset.toDF().mapPartitions(new Project(b, dataset.schema().fieldIndex(getInputCol()),
+                dataset.schema().size(), getInputCol(), getWhitening(), false), Encoders.row(out));
+    }
+
+    /** Reconstructions from the scores in {@code outputCol}, as a vector column {@code reconstructionCol}. */
+    public Dataset<Row> inverseTransform(Dataset<?> dataset) {
+        StructField scores = SharedParams.requireColumn(dataset.schema(), getOutputCol(), "Scores");
+        DataType t = scores.dataType();
+        if (!t.equals(SQLDataTypes.VectorType())) {
+            throw new IllegalArgumentException("Scores column '" + getOutputCol() + "' must be an ML vector but was "
+                    + t.simpleString());
+        }
+        SharedParams.requireAbsent(dataset.schema(), getReconstructionCol(), "Reconstruction");
+        StructType out = dataset.schema().add(getReconstructionCol(), SQLDataTypes.VectorType(), true);
+        Nd4jBackend.init();
+        Broadcast<float[][]> b = broadcastState(dataset);
+        return dataset.toDF().mapPartitions(new Project(b, dataset.schema().fieldIndex(getOutputCol()),
+                dataset.schema().size(), getOutputCol(), getWhitening(), true), Encoders.row(out));
+    }
+
+    private Broadcast<float[][]> broadcastState(Dataset<?> dataset) {
+        int d = mean.length;
+        int k = components.length;
+        float[] w = new float[d * k];     // d x k row-major
+        for (int j = 0; j < k; j++) {
+            for (int i = 0; i < d; i++) {
+                w[i * k + j] = (float) components[j][i];
+            }
+        }
+        float[] mu = new float[d];
+        for (int i = 0; i < d; i++) {
+            mu[i] = (float) mean[i];
+        }
+        float[] sd = new float[k];
+        for (int j = 0; j < k; j++) {
+            sd[j] = (float) Math.sqrt(Math.max(variance[j], 1e-30));
+        }
+        return JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext())
+                .broadcast(new float[][]{w, mu, sd});
+    }
+
+    /** Batched projection (or reconstruction) of one partition. */
+    private static final class Project implements MapPartitionsFunction<Row, Row> {
+        private final Broadcast<float[][]> state;
+        private final int idx;
+        private final int nIn;
+        private final String col;
+        private final boolean whiten;
+        private final boolean inverse;
+
+        Project(Broadcast<float[][]> state, int idx, int nIn, String col, boolean whiten, boolean inverse) {
+            this.state = state;
+            this.idx = idx;
+            this.nIn = nIn;
+            this.col = col;
+            this.whiten = whiten;
+            this.inverse = inverse;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> rows) {
+            float[][] s = state.value();
+            int k = s[2].length;
+            int d = s[1].length;
+            INDArray w = Nd4j.create(s[0], new long[]{d, k}, 'c');
+            INDArray mu = Nd4j.create(s[1], new long[]{1, d}, 'c');
+            INDArray sd = Nd4j.create(s[2], new long[]{1, k}, 'c');
+            int inWidth = inverse ? k : d;
+            return new BatchIterator(rows, 1024, batch -> {
+                List<Row> outRows = new ArrayList<>(batch.size());
+                float[] x = new float[batch.size() * inWidth];
+                int[] slot = new int[batch.size()];
+                int n = 0;
+                for (int i = 0; i < batch.size(); i++) {
+                    Row r = batch.get(i);
+                    slot[i] = -1;
+                    if (r.isNullAt(idx)) {
+                        continue;
+                    }
+                    float[] v = RowBlocks.toFloats(r.get(idx), col);
+                    if (v.length != inWidth) {
+                        throw new IllegalArgumentException("Column '" + col + "' has a row of " + v.length
+                                + " values; the model expects " + inWidth);
+                    }
+                    System.arraycopy(v, 0, x, n * inWidth, inWidth);
+                    slot[i] = n++;
+                }
+                double[][] res = new double[n][];
+                if (n > 0) {
+                    INDArray m = Nd4j.create(java.util.Arrays.copyOf(x, n * inWidth), new long[]{n, inWidth}, 'c');
+                    INDArray o;
+                    if (inverse) {
+                        if (whiten) {
+                            m.muliRowVector(sd);
+                        }
+                        o = m.mmul(w.transpose()).addiRowVector(mu);
+                    } else {
+                        o = m.subiRowVector(mu).mmul(w);
+                        if (whiten) {
+                            o.diviRowVector(sd);
+                        }
+                    }
+                    for (int i = 0; i < n; i++) {
+                        res[i] = o.getRow(i).toDoubleVector();
+                    }
+                }
+                for (int i = 0; i < batch.size(); i++) {
+                    Object[] v = new Object[nIn + 1];
+                    for (int c = 0; c < nIn; c++) {
+                        v[c] = batch.get(i).get(c);
+                    }
+                    v[nIn] = slot[i] < 0 ? null : Vectors.dense(res[slot[i]]);
+                    outRows.add(RowFactory.create(v));
+                }
+                return outRows;
+            });
+        }
+    }
+
+    @Override
+    public ImagePCAModel copy(ParamMap extra) {
+        ImagePCAModel m = new ImagePCAModel(uid, mean, components, variance, ratio, numRows);
+        return copyValues(m, extra).setParent(parent());
+    }
+
+    // ---- persistence: metadata/ (params), data/pca.bin (mean, variances, ratios, n, components)
+
+    @Override
+    public MLWriter write() {
+        return new MLWriter() {
+            @Override
+            public void saveImpl(String path) {
+                SparkSession spark = sparkSession();
+                SparkMLInternals.saveMetadata(ImagePCAModel.this, path, spark.sparkContext());
+                double[][] arrays = new double[4 + components.length][];
+                arrays[0] = mean;
+                arrays[1] = variance;
+                arrays[2] = ratio;
+                arrays[3] = new double[]{numRows};
+                System.arraycopy(components, 0, arrays, 4, components.length);
+                HadoopFiles.writeArrays(path + "/data/pca.bin", spark.sparkContext().hadoopConfiguration(), arrays);
+            }
+        };
+    }
+
+    public static MLReader<ImagePCAModel> read() {
+        return new MLReader<>() {
+            @Override
+            public ImagePCAModel load(String path) {
+                SparkSession spark = sparkSession();
+                SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
+                        ImagePCAModel.class);
+                double[][] a = HadoopFiles.readArrays(path + "/data/pca.bin", spark.sparkContext().hadoopConfiguration());
+                double[][] comps = java.util.Arrays.copyOfRange(a, 4, a.length);
+                ImagePCAModel m = new ImagePCAModel(meta.uid(), a[0], comps, a[1], a[2], (long) a[3][0]);
+                meta.applyParams(m);
+                return m;
+            }
+        };
+    }
+
+    public static ImagePCAModel load(String path) {
+        return read().load(path);
+    }
+}

@@ -1,0 +1,248 @@
+package io.sparkdl.features;
+
+import io.sparkdl.backend.Nd4jBackend;
+import io.sparkdl.classification.CnnClassifierModel;
+import io.sparkdl.image.ImageCodec;
+import io.sparkdl.image.ImageStruct;
+import io.sparkdl.io.SparkMLInternals;
+import io.sparkdl.linalg.BatchIterator;
+import io.sparkdl.param.SharedParams;
+import io.sparkdl.train.NetworkPool;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * CNN embeddings: the activations of one layer of a trained {@link CnnClassifierModel} (by default the
+ * layer before the output, for LeNet the 500 dense units) as an ML vector column, computed in batched
+ * forward passes per partition with the network broadcast once. The recipe "CNN features into another
+ * classifier": {@code new CnnFeaturizer(cnn)} then MLlib's {@code LogisticRegression} on {@code embedding}.
+ */
+public class CnnFeaturizer extends Transformer implements MLWritable {
+    private final String uid;
+    private CnnClassifierModel model;
+    private final String cacheKey = "featurizer-" + UUID.randomUUID();
+
+    final Param<String> inputCol;
+    final Param<String> outputCol;
+    final IntParam layer;
+    final IntParam batchSize;
+
+    public CnnFeaturizer() {
+        this(Identifiable$.MODULE$.randomUID("cnnFeaturizer"));
+    }
+
+    public CnnFeaturizer(String uid) {
+        this.uid = uid;
+        inputCol = SharedParams.column(this, "inputCol", "Image struct column (as the model was trained on).");
+        outputCol = SharedParams.column(this, "outputCol", "Embedding vector column.");
+        layer = new IntParam(this, "layer",
+                "Index of the layer whose activations are the embedding (0 = first); -1 is the layer before the output.",
+                SharedParams.<Object>validator(v -> (Integer) v >= -1));
+        batchSize = new IntParam(this, "batchSize", "Images per forward pass (>= 1).",
+                SharedParams.<Object>validator(v -> (Integer) v >= 1));
+        setDefault(inputCol, "image");
+        setDefault(outputCol, "embedding");
+        setDefault(layer, -1);
+        setDefault(batchSize, 256);
+    }
+
+    public CnnFeaturizer(CnnClassifierModel model) {
+        this();
+        setModel(model);
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    public Param<String> inputCol() { return inputCol; }
+    public Param<String> outputCol() { return outputCol; }
+    public IntParam layer() { return layer; }
+    public IntParam batchSize() { return batchSize; }
+
+    public String getInputCol() { return $(inputCol); }
+    public String getOutputCol() { return $(outputCol); }
+    public int getLayer() { return (Integer) $(layer); }
+    public int getBatchSize() { return (Integer) $(batchSize); }
+    public CnnFeaturizer setInputCol(String v) { set(inputCol, v); return this; }
+    public CnnFeaturizer setOutputCol(String v) { set(outputCol, v); return this; }
+    public CnnFeaturizer setLayer(int v) { set(layer, v); return this; }
+    public CnnFeaturizer setBatchSize(int v) { set(batchSize, v); return this; }
+
+    public CnnFeaturizer setModel(CnnClassifierModel m) {
+        this.model = m;
+        return this;
+    }
+
+    public CnnClassifierModel getModel() {
+        return model;
+    }
+
+    /** The layer index used: {@code layer}, or the one before the output for -1. */
+    public int resolvedLayer() {
+        requireModel();
+        int n = model.network().getnLayers();
+        int l = getLayer() < 0 ? n - 2 : getLayer();
+        if (l < 0 || l >= n) {
+            throw new IllegalArgumentException("layer " + getLayer() + " is outside the network's layers 0.."
+                    + (n - 1));
+        }
+        return l;
+    }
+
+    /** Size of the embedding vector. */
+    public int embeddingSize() {
+        int[] s = model.inputShape();
+        INDArray probe = Nd4j.zeros(1, s[2], s[0], s[1]);
+        return (int) model.network().feedForwardToLayer(resolvedLayer(), probe, false)
+                .get(resolvedLayer() + 1).length();
+    }
+
+    private void requireModel() {
+        if (model == null) {
+            throw new IllegalStateException("CnnFeaturizer " + uid + " has no model: call setModel(cnnModel)");
+        }
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        requireModel();
+        resolvedLayer();
+        StructField f = SharedParams.requireColumn(schema, getInputCol(), "Input");
+        if (!ImageStruct.isImageStruct(f.dataType())) {
+            throw new IllegalArgumentException("Input column '" + getInputCol()
+                    + "' must be an image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
+        }
+        SharedParams.requireAbsent(schema, getOutputCol(), "Output");
+        return schema.add(getOutputCol(), SQLDataTypes.VectorType(), true);
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        StructType out = transformSchema(dataset.schema());
+        Nd4jBackend.init();
+        MultiLayerNetwork net = model.network();
+        Broadcast<Object[]> blob = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext())
+                .broadcast(new Object[]{net.getLayerWiseConfigurations().toJson(), net.params().toFloatVector()});
+        int idx = dataset.schema().fieldIndex(getInputCol());
+        int nIn = dataset.schema().size();
+        int[] shape = model.inputShape();
+        int lay = resolvedLayer();
+        int bs = getBatchSize();
+        String key = cacheKey;
+        return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) rows ->
+                new BatchIterator(rows, bs, batch -> {
+                    int len = shape[0] * shape[1] * shape[2];
+                    float[] x = new float[batch.size() * len];
+                    int[] slot = new int[batch.size()];
+                    int n = 0;
+                    for (int i = 0; i < batch.size(); i++) {
+                        Row r = batch.get(i);
+                        slot[i] = -1;
+                        if (r.isNullAt(idx)) {
+                            continue;
+                        }
+                        byte[] planar;
+                        try {
+                            planar = ImageCodec.toPlanar(ImageStruct.pixels(r.getStruct(idx)), shape[2], shape[0],
+                                    shape[1]);
+                        } catch (ImageCodec.DecodeException e) {
+                            continue;
+                        }
+                        for (int p = 0; p < len; p++) {
+                            x[n * len + p] = (planar[p] & 0xff) / 255f;
+                        }
+                        slot[i] = n++;
+                    }
+                    double[][] emb = new double[n][];
+                    if (n > 0) {
+                        Object[] b = blob.value();
+                        MultiLayerNetwork nw = NetworkPool.borrow(key, (String) b[0], (float[]) b[1]);
+                        try {
+                            INDArray in = Nd4j.create(java.util.Arrays.copyOf(x, n * len),
+                                    new long[]{n, shape[2], shape[0], shape[1]}, 'c');
+                            INDArray a = nw.feedForwardToLayer(lay, in, false).get(lay + 1).reshape(n, -1);
+                            for (int i = 0; i < n; i++) {
+                                emb[i] = a.getRow(i).toDoubleVector();
+                            }
+                        } finally {
+                            NetworkPool.giveBack(key, nw);
+                        }
+                    }
+                    List<Row> o = new ArrayList<>(batch.size());
+                    for (int i = 0; i < batch.size(); i++) {
+                        o.add(BatchIterator.append(batch.get(i), nIn, slot[i] < 0 ? null : Vectors.dense(emb[slot[i]])));
+                    }
+                    return o;
+                }), Encoders.row(out));
+    }
+
+    @Override
+    public CnnFeaturizer copy(ParamMap extra) {
+        CnnFeaturizer c = new CnnFeaturizer(uid);
+        c.model = model;
+        return copyValues(c, extra);
+    }
+
+    // ---- persistence: metadata/ (params) and model/ (the CnnClassifierModel)
+
+    @Override
+    public MLWriter write() {
+        return new MLWriter() {
+            @Override
+            public void saveImpl(String path) {
+                requireModel();
+                SparkSession spark = sparkSession();
+                SparkMLInternals.saveMetadata(CnnFeaturizer.this, path, spark.sparkContext());
+                try {
+                    model.write().save(path + "/model");
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException("Cannot save the featurizer's model to " + path + "/model", e);
+                }
+            }
+        };
+    }
+
+    public static MLReader<CnnFeaturizer> read() {
+        return new MLReader<>() {
+            @Override
+            public CnnFeaturizer load(String path) {
+                SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, sparkSession().sparkContext(),
+                        CnnFeaturizer.class);
+                CnnFeaturizer f = new CnnFeaturizer(meta.uid());
+                meta.applyParams(f);
+                f.model = CnnClassifierModel.load(path + "/model");
+                return f;
+            }
+        };
+    }
+
+    public static CnnFeaturizer load(String path) {
+        return read().load(path);
+    }
+}

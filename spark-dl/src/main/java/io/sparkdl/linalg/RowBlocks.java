@@ -1,0 +1,115 @@
+package io.sparkdl.linalg;
+
+import io.sparkdl.image.ImageCodec;
+import io.sparkdl.image.ImageStruct;
+import io.sparkdl.param.SharedParams;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.StructType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * Rows of a vector or image column packed into dense float blocks (at most ~64 MB each), so that
+ * distributed linear algebra runs as ND4J matrix products per block instead of per-row loops.
+ * Image structs become their pixels scaled to [0, 1] in the struct's own order (row, column, channel).
+ */
+public final class RowBlocks {
+    private static final long MAX_BLOCK_FLOATS = 16L << 20;
+
+    private RowBlocks() {
+    }
+
+    /** One block: {@code rows x cols} floats, row-major. */
+    public record Block(int rows, int cols, float[] data) implements Serializable {
+        public INDArray matrix() {
+            return Nd4j.create(data, new long[]{rows, cols}, 'c');
+        }
+    }
+
+    /** Checks that {@code col} is an ML vector or an image struct column. */
+    public static void requireVectorOrImage(StructType schema, String col, String role) {
+        DataType t = SharedParams.requireColumn(schema, col, role).dataType();
+        if (!t.equals(SQLDataTypes.VectorType()) && !ImageStruct.isImageStruct(t)) {
+            throw new IllegalArgumentException(role + " column '" + col + "' must be an ML vector or an image struct"
+                    + " (decode images with ImageDecoder) but was " + t.simpleString());
+        }
+    }
+
+    /** The number of values in one row of {@code col} (the first non-null row is read). */
+    public static int width(Dataset<Row> data, String col) {
+        List<Row> first = data.select(col).where(data.col(col).isNotNull()).limit(1).collectAsList();
+        if (first.isEmpty()) {
+            throw new IllegalArgumentException("Column '" + col + "' has no non-null rows");
+        }
+        return toFloats(first.get(0).get(0), col).length;
+    }
+
+    /** Blocks of the non-null rows of {@code col}; every row must have {@code width} values. */
+    public static JavaRDD<Block> blocks(Dataset<Row> data, String col, int width) {
+        int rowsPerBlock = (int) Math.max(1, Math.min(4096, MAX_BLOCK_FLOATS / width));
+        return data.select(col).toJavaRDD().mapPartitions(rows -> pack(rows, width, rowsPerBlock, col));
+    }
+
+    private static Iterator<Block> pack(Iterator<Row> rows, int width, int rowsPerBlock, String col) {
+        List<Block> out = new ArrayList<>();
+        float[] buf = new float[rowsPerBlock * width];
+        int n = 0;
+        while (rows.hasNext()) {
+            Row r = rows.next();
+            if (r.isNullAt(0)) {
+                continue;
+            }
+            float[] v = toFloats(r.get(0), col);
+            if (v.length != width) {
+                throw new IllegalArgumentException("Column '" + col + "' holds rows of " + v.length + " and of "
+                        + width + " values; all rows need the same size (resize images with ImageDecoder)");
+            }
+            System.arraycopy(v, 0, buf, n * width, width);
+            if (++n == rowsPerBlock) {
+                out.add(new Block(n, width, buf));
+                buf = new float[rowsPerBlock * width];
+                n = 0;
+            }
+        }
+        if (n > 0) {
+            out.add(new Block(n, width, java.util.Arrays.copyOf(buf, n * width)));
+        }
+        return out.iterator();
+    }
+
+    /** A vector or an image struct as floats (pixels / 255). */
+    public static float[] toFloats(Object value, String col) {
+        if (value instanceof Vector v) {
+            double[] d = v.toArray();
+            float[] f = new float[d.length];
+            for (int i = 0; i < d.length; i++) {
+                f[i] = (float) d[i];
+            }
+            return f;
+        }
+        if (value instanceof Row r) {
+            try {
+                byte[] px = ImageStruct.pixels(r).data();
+                float[] f = new float[px.length];
+                for (int i = 0; i < px.length; i++) {
+                    f[i] = (px[i] & 0xff) / 255f;
+                }
+                return f;
+            } catch (ImageCodec.DecodeException e) {
+                throw new IllegalArgumentException("Column '" + col + "' holds an invalid image: " + e.getMessage(), e);
+            }
+        }
+        throw new IllegalArgumentException("Column '" + col + "' must hold ML vectors or image structs but holds "
+                + (value == null ? "null" : value.getClass().getName()));
+    }
+}

@@ -1,0 +1,110 @@
+package io.sparkdl.clustering;
+
+import io.sparkdl.testkit.SparkTest;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.mllib.clustering.KMeans;
+import org.apache.spark.mllib.clustering.KMeansModel;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ImageKMeansTest {
+
+    static Dataset<Row> blobs(SparkSession spark, int perBlob, int d, long seed) {
+        Random r = new Random(seed);
+        List<Row> rows = new ArrayList<>();
+        for (int b = 0; b < 4; b++) {
+            for (int i = 0; i < perBlob; i++) {
+                double[] x = new double[d];
+                for (int c = 0; c < d; c++) {
+                    x[c] = (c % 4 == b ? 8.0 : 0.0) + r.nextGaussian();
+                }
+                rows.add(RowFactory.create(b * perBlob + i, b, Vectors.dense(x)));
+            }
+        }
+        return spark.createDataFrame(rows, new StructType().add("id", "int").add("blob", "int")
+                .add("features", SQLDataTypes.VectorType())).repartition(3);
+    }
+
+    @Test
+    void findsSeparatedClustersAndReportsDistances() {
+        SparkSession spark = SparkTest.spark();
+        Dataset<Row> data = blobs(spark, 60, 12, 1).cache();
+        ImageKMeansModel m = new ImageKMeans().setK(4).setSeed(3).fit(data);
+        assertEquals(4, m.k());
+        assertEquals(240, java.util.Arrays.stream(m.clusterSizes()).sum());
+        List<Row> out = m.transform(data).select("blob", "cluster", "distance", "features").collectAsList();
+        Map<Integer, Integer> blobToCluster = new HashMap<>();
+        double cost = 0;
+        for (Row r : out) {
+            Integer prev = blobToCluster.putIfAbsent(r.getInt(0), r.getInt(1));
+            assertTrue(prev == null || prev == r.getInt(1), "each blob lands in one cluster");
+            double[] x = ((Vector) r.get(3)).toArray();
+            double[] c = m.clusterCenters()[r.getInt(1)].toArray();
+            double sq = 0;
+            for (int i = 0; i < x.length; i++) {
+                sq += (x[i] - c[i]) * (x[i] - c[i]);
+            }
+            assertEquals(Math.sqrt(sq), r.getDouble(2), 1e-4, "distance to the row's centre");
+            cost += sq;
+        }
+        assertEquals(4, new java.util.HashSet<>(blobToCluster.values()).size(), "blobs map to distinct clusters");
+        assertEquals(cost, m.trainingCost(), 1e-6 * cost, "trainingCost is the inertia of the final centres");
+        ImageKMeansModel again = new ImageKMeans().setK(4).setSeed(3).fit(data);
+        assertArrayEquals(m.clusterCenters()[0].toArray(), again.clusterCenters()[0].toArray(), 1e-9,
+                "seeded k-means++ is reproducible");
+        data.unpersist();
+    }
+
+    @Test
+    void sameStartAsMllibGivesTheSameCentres() {
+        SparkSession spark = SparkTest.spark();
+        Dataset<Row> data = blobs(spark, 50, 6, 2).cache();
+        List<Row> starts = data.orderBy("id").limit(3).select("features").collectAsList();
+        double[][] init = new double[3][];
+        org.apache.spark.mllib.linalg.Vector[] mllibInit = new org.apache.spark.mllib.linalg.Vector[3];
+        for (int i = 0; i < 3; i++) {
+            init[i] = ((Vector) starts.get(i).get(0)).toArray();
+            mllibInit[i] = org.apache.spark.mllib.linalg.Vectors.dense(init[i]);
+        }
+        ImageKMeansModel ours = new ImageKMeans().setK(3).setMaxIter(10).setTol(0).setInitialCenters(init).fit(data);
+        KMeansModel theirs = new KMeans().setK(3).setMaxIterations(10).setEpsilon(0)
+                .setInitialModel(new KMeansModel(mllibInit))
+                .run(data.select("features").toJavaRDD()
+                        .map(r -> org.apache.spark.mllib.linalg.Vectors.fromML((Vector) r.get(0))).rdd().cache());
+        for (int c = 0; c < 3; c++) {
+            assertArrayEquals(theirs.clusterCenters()[c].toArray(), ours.clusterCenters()[c].toArray(), 1e-4,
+                    "centre " + c);
+        }
+        data.unpersist();
+    }
+
+    @Test
+    void tooFewDistinctRowsIsAClearError() {
+        SparkSession spark = SparkTest.spark();
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            rows.add(RowFactory.create(Vectors.dense(1, 2, 3)));
+        }
+        Dataset<Row> same = spark.createDataFrame(rows, new StructType().add("features", SQLDataTypes.VectorType()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ImageKMeans().setK(2).fit(same));
+        assertTrue(e.getMessage().contains("distinct rows"), e.getMessage());
+    }
+}
