@@ -26,6 +26,10 @@ final class PipelineDefinition {
     /** JSON field -> option of the train step; value kind: s string, n number, i integer. */
     private static final Map<String, String[]> TRAIN = new LinkedHashMap<>();
     private static final Map<String, String[]> EVALUATE = new LinkedHashMap<>();
+    /** The clustering job (estimator.type ImageKMeans), run as the cluster command. */
+    private static final Map<String, String[]> CLUSTER = new LinkedHashMap<>();
+    static final Set<String> CLUSTER_OPTIONS = Set.of("data", "k", "pca", "features", "seed", "master",
+            "metrics-json", "report-dir", "image-size", "channels", "out", "max-iter");
     private static final Set<String> TOP = Set.of("name", "description", "source", "preprocessing", "estimator",
             "evaluation", "outputs", "spark");
 
@@ -49,6 +53,19 @@ final class PipelineDefinition {
         TRAIN.put("outputs.reportDir", new String[]{"report-dir", "s"});
         TRAIN.put("spark.master", new String[]{"master", "s"});
         EVALUATE.put("evaluation.data", new String[]{"data", "s"});
+        CLUSTER.put("source.data", new String[]{"data", "s"});
+        CLUSTER.put("preprocessing.imageSize", new String[]{"image-size", "s"});
+        CLUSTER.put("preprocessing.channels", new String[]{"channels", "i"});
+        CLUSTER.put("preprocessing.features", new String[]{"features", "s"});
+        CLUSTER.put("preprocessing.pca", new String[]{"pca", "i"});
+        CLUSTER.put("estimator.type", new String[]{null, "s"});
+        CLUSTER.put("estimator.k", new String[]{"k", "i"});
+        CLUSTER.put("estimator.maxIter", new String[]{"max-iter", "i"});
+        CLUSTER.put("estimator.seed", new String[]{"seed", "i"});
+        CLUSTER.put("outputs.assignments", new String[]{"out", "s"});
+        CLUSTER.put("outputs.metricsJson", new String[]{"metrics-json", "s"});
+        CLUSTER.put("outputs.reportDir", new String[]{"report-dir", "s"});
+        CLUSTER.put("spark.master", new String[]{"master", "s"});
         EVALUATE.put("evaluation.metricsJson", new String[]{"metrics-json", "s"});
         EVALUATE.put("evaluation.reportDir", new String[]{"report-dir", "s"});
     }
@@ -75,20 +92,33 @@ final class PipelineDefinition {
         }
         Map<String, JsonNode> fields = new LinkedHashMap<>();
         flatten(file, "", root, fields);
+        JsonNode type = fields.get("estimator.type");
+        String kind = type == null ? "CnnClassifier" : type.asText();
+        if (!kind.equals("CnnClassifier") && !kind.equals("ImageKMeans")) {
+            throw new CliArgs.UsageException(file + ": estimator.type must be CnnClassifier or ImageKMeans but was "
+                    + kind);
+        }
+        boolean clustering = kind.equals("ImageKMeans");
         for (String k : fields.keySet()) {
             String top = k.contains(".") ? k.substring(0, k.indexOf('.')) : k;
-            if (!TOP.contains(top) || (!k.equals("name") && !k.equals("description") && !TRAIN.containsKey(k)
-                    && !EVALUATE.containsKey(k))) {
-                List<String> known = new ArrayList<>(TRAIN.keySet());
-                known.addAll(EVALUATE.keySet());
-                throw new CliArgs.UsageException(file + ": unknown field " + k + " (known: name, description, "
-                        + String.join(", ", known) + ")");
+            boolean known = clustering ? CLUSTER.containsKey(k) : TRAIN.containsKey(k) || EVALUATE.containsKey(k);
+            if (!TOP.contains(top) || (!k.equals("name") && !k.equals("description") && !known)) {
+                List<String> names = new ArrayList<>(clustering ? CLUSTER.keySet() : TRAIN.keySet());
+                if (!clustering) {
+                    names.addAll(EVALUATE.keySet());
+                }
+                throw new CliArgs.UsageException(file + ": unknown field " + k + " for estimator.type " + kind
+                        + " (known: name, description, " + String.join(", ", names) + ")");
             }
         }
-        JsonNode type = fields.get("estimator.type");
-        if (type != null && !type.asText().equals("CnnClassifier")) {
-            throw new CliArgs.UsageException(file + ": estimator.type must be CnnClassifier but was "
-                    + type.asText());
+        if (clustering) {
+            if (!fields.containsKey("source.data")) {
+                throw new CliArgs.UsageException(file + ": missing field source.data");
+            }
+            CliArgs over = new CliArgs(overrides, 0, CLUSTER_OPTIONS, Set.of("fail-on-bad-files"));
+            List<String[]> steps = new ArrayList<>();
+            steps.add(argv("cluster", options(file, fields, CLUSTER), over, CLUSTER_OPTIONS));
+            return steps;
         }
         CliArgs over = new CliArgs(overrides, 0, union(trainOptions, evalOptions), Set.of("fail-on-bad-files"));
 

@@ -124,8 +124,8 @@ public final class SparkDl {
             case "export-idx" -> exportIdx(new CliArgs(args, 1, Set.of("images", "labels", "out", "per-class",
                     "names", "repeat", "max-shift"), Set.of()));
             case "run" -> runDefinition(args);
-            case "cluster" -> cluster(new CliArgs(args, 1, Set.of("data", "k", "pca", "features", "seed", "master",
-                    "metrics-json", "report-dir", "image-size", "channels", "out", "max-iter"), Set.of("fail-on-bad-files")));
+            case "cluster" -> cluster(new CliArgs(args, 1, PipelineDefinition.CLUSTER_OPTIONS,
+                    Set.of("fail-on-bad-files")));
             default -> throw new CliArgs.UsageException("unknown command '" + args[0] + "'");
         };
     }

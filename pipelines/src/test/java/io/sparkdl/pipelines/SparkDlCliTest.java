@@ -53,6 +53,41 @@ class SparkDlCliTest {
     }
 
     @Test
+    void clustersPixelsAndEmbeddingsWithAReport() throws Exception {
+        Path out = tmp.resolve("cluster");
+        assertEquals(0, SparkDl.run(new String[]{"run", new File("fashion-cluster-small.json").getAbsolutePath(),
+                "--data", data(), "--metrics-json", out.resolve("pixels.json").toString(),
+                "--report-dir", out.resolve("report").toString(), "--out", out.resolve("assign").toString()}));
+        JsonNode px = JSON.readTree(out.resolve("pixels.json").toFile());
+        assertEquals(10, px.get("k").asInt());
+        assertEquals(1000, px.get("numImages").asInt());
+        long total = 0;
+        for (JsonNode c : px.get("clusterSizes")) {
+            total += c.asLong();
+        }
+        assertEquals(1000, total);
+        assertTrue(px.get("nmi").asDouble() > 0.3, "clusters follow the classes somewhat: " + px.get("nmi"));
+        assertTrue(px.get("pcaExplainedVariance").asDouble() > 0.5);
+        String html = Files.readString(out.resolve("report/index.html"));
+        assertTrue(html.contains("First two principal components") && html.contains("Images nearest each centre"));
+        assertTrue(html.split("<figure>", -1).length - 1 >= 10 * 8 - 5, "eight images per centre");
+        SparkSession s = SparkSession.builder().master("local[2]").getOrCreate();
+        try {
+            assertEquals(1000, s.read().parquet(out.resolve("assign").toString()).count());
+        } finally {
+            s.stop();
+        }
+        assertEquals(0, SparkDl.run(new String[]{"cluster", "--data", data(), "--k", "10", "--features",
+                "cnn:" + model, "--master", "local[2]", "--metrics-json", out.resolve("cnn.json").toString()}));
+        JsonNode cnn = JSON.readTree(out.resolve("cnn.json").toFile());
+        assertTrue(cnn.get("nmi").asDouble() > px.get("nmi").asDouble(),
+                "CNN embeddings cluster by class better than pixels: " + cnn.get("nmi") + " vs " + px.get("nmi"));
+        CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{
+                "cluster", "--data", data(), "--features", "hog"}));
+        assertTrue(e.getMessage().contains("--features"), e.getMessage());
+    }
+
+    @Test
     void badPipelineDefinitionsFailWithOneLineNamingTheField() throws Exception {
         Path f = tmp.resolve("bad.json");
         String[][] cases = {

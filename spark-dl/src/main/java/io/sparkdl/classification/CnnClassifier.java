@@ -6,6 +6,7 @@ import io.sparkdl.image.ImageStruct;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.param.SharedParams;
+import io.sparkdl.train.CheckpointStore;
 import io.sparkdl.train.ImageBlock;
 import io.sparkdl.train.ParameterAveraging;
 import io.sparkdl.train.TrainingJob;
@@ -86,6 +87,9 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     private final DoubleParam validationFraction;
     private final IntParam trainAccuracySample;
     private final Param<String> validationIndicatorCol;
+    private final Param<String> initialModel;
+    private final IntParam frozenLayers;
+    private final Param<String> checkpointDir;
 
     public CnnClassifier() {
         this(Identifiable$.MODULE$.randomUID("cnn"));
@@ -139,6 +143,18 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
         validationIndicatorCol = new Param<>(this, "validationIndicatorCol",
                 "Optional boolean column: true marks validation rows (instead of a random validationFraction).");
+        initialModel = new Param<>(this, "initialModel", "Path of a saved CnnClassifierModel to start from "
+                + "(warm start, fine-tuning); its architecture and input size are used, and classes new in the data "
+                + "widen its output layer. Empty: fresh weights.");
+        frozenLayers = new IntParam(this, "frozenLayers",
+                "Keep the first N layers' weights fixed (transfer learning; needs initialModel), >= 0.",
+                SharedParams.<Object>validator(v -> (Integer) v >= 0));
+        checkpointDir = new Param<>(this, "checkpointDir", "Folder (local or Hadoop URI) for a checkpoint after every "
+                + "epoch; a fit that finds a checkpoint of the same training there resumes after its last epoch. "
+                + "Empty: no checkpoints.");
+        setDefault(initialModel, "");
+        setDefault(frozenLayers, 0);
+        setDefault(checkpointDir, "");
         setDefault(featuresCol, "image");
         setDefault(labelCol, "label");
         setDefault(predictionCol, "prediction");
@@ -216,6 +232,15 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public long getSeed() { return (Long) $(seed); }
     public int getNumWorkers() { return (Integer) $(numWorkers); }
     public int getAveragingFrequency() { return (Integer) $(averagingFrequency); }
+    public String getInitialModel() { return $(initialModel); }
+    public int getFrozenLayers() { return (Integer) $(frozenLayers); }
+    public String getCheckpointDir() { return $(checkpointDir); }
+    public Param<String> initialModel() { return initialModel; }
+    public IntParam frozenLayers() { return frozenLayers; }
+    public Param<String> checkpointDir() { return checkpointDir; }
+    public CnnClassifier setInitialModel(String v) { set(initialModel, v); return this; }
+    public CnnClassifier setFrozenLayers(int v) { set(frozenLayers, v); return this; }
+    public CnnClassifier setCheckpointDir(String v) { set(checkpointDir, v); return this; }
     public double getBlockMomentum() { return (Double) $(blockMomentum); }
     public double getValidationFraction() { return (Double) $(validationFraction); }
     public int getTrainAccuracySample() { return (Integer) $(trainAccuracySample); }
@@ -287,16 +312,38 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 : null;
         String[] labels = labelNames(dataset);
         NetworkSpec spec = NetworkSpec.parse(getArch());
-        int[] shape = inputShape(spec, data);
+        CnnClassifierModel initial = null;
+        if (!getInitialModel().isEmpty()) {
+            initial = CnnClassifierModel.load(getInitialModel());
+            String[] dataLabels = labels;
+            labels = WarmStart.labels(initial.labels(), dataLabels);
+            if (labels.length > initial.labels().length) {
+                List<String> known = Arrays.asList(initial.labels());
+                LOG.info("CnnClassifier {}: classes new to the initial model widen its output layer: {}", uid,
+                        Arrays.stream(labels).filter(l -> !known.contains(l)).toList());
+            }
+        } else if (getFrozenLayers() > 0) {
+            throw new IllegalArgumentException("frozenLayers = " + getFrozenLayers()
+                    + " needs initialModel (the layers to freeze must come trained)");
+        }
+        int[] shape = initial != null ? initial.inputShape() : inputShape(spec, data);
         int workers = getNumWorkers() > 0 ? getNumWorkers() : sc.defaultParallelism();
         LOG.info("CnnClassifier {}: arch {}, input {}x{}x{}, {} classes, {} workers, {} epochs, batch {}, {} lr {}",
                 uid, spec.name(), shape[0], shape[1], shape[2], labels.length, workers, getEpochs(), getBatchSize(),
                 getUpdater(), getLearningRate());
 
-        MultiLayerConfiguration conf = spec.toConfiguration(shape[0], shape[1], shape[2], labels.length,
-                new NetworkSpec.Settings(getUpdater(), getLearningRate(), getMomentum(), getL2(), getSeed()));
+        NetworkSpec.Settings settings = new NetworkSpec.Settings(getUpdater(), getLearningRate(), getMomentum(), getL2(),
+                getSeed());
+        MultiLayerConfiguration conf = initial != null
+                ? WarmStart.configuration(initial, labels.length, settings, getFrozenLayers())
+                : spec.toConfiguration(shape[0], shape[1], shape[2], labels.length, settings);
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
+        if (initial != null) {
+            WarmStart.copyWeights(initial, net, labels);
+            LOG.info("CnnClassifier {}: warm start from {}{}", uid, getInitialModel(),
+                    getFrozenLayers() > 0 ? ", first " + getFrozenLayers() + " layers frozen" : "");
+        }
 
         LongAccumulator skipped = sc.sc().longAccumulator("spark-dl skipped rows");
         Dataset<Row> trainRows = data;
@@ -323,6 +370,21 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
             TrainingStrategy strategy = new ParameterAveraging(getAveragingFrequency(), 2, mu);
             LOG.info("CnnClassifier {}: {}", uid, strategy.describe());
             List<io.sparkdl.train.EpochStats> history = new ArrayList<>();
+            CheckpointStore checkpoints = null;
+            TrainingJob.Checkpoint resume = null;
+            if (!getCheckpointDir().isEmpty()) {
+                String fingerprint = Integer.toHexString((conf.toJson() + "|" + String.join(",", labels) + "|"
+                        + getBatchSize() + "|" + workers + "|" + getAveragingFrequency() + "|" + mu + "|" + getSeed()
+                        + "|" + getInitialModel()).hashCode());
+                checkpoints = new CheckpointStore(getCheckpointDir(), sc.hadoopConfiguration(), fingerprint);
+                resume = checkpoints.load();
+                if (resume != null) {
+                    history.addAll(resume.history());
+                    LOG.info("CnnClassifier {}: resuming from the checkpoint after epoch {} in {}", uid,
+                            resume.epochsDone(), getCheckpointDir());
+                }
+            }
+            CheckpointStore store = checkpoints;
             TrainingJob job = new TrainingJob(sc, conf.toJson(), net.params().toFloatVector(), null, train, val,
                     labels.length, getEpochs(), getBatchSize(), getSeed(), getTrainAccuracySample(), st -> {
                 if (history.isEmpty() && skipped.value() > 0) {
@@ -335,8 +397,18 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 int left = getEpochs() - st.epoch();
                 LOG.info("CnnClassifier {} {} [{}/{}{}]", uid, st, st.epoch(), getEpochs(),
                         left > 0 ? String.format(", ETA %.0f s", left * perEpoch) : "");
+            }, resume, store == null ? null : c -> {
+                store.save(c);
+                LOG.info("CnnClassifier {}: checkpoint after epoch {} written to {}", uid, c.epochsDone(),
+                        getCheckpointDir());
             });
             TrainingResult result = strategy.train(job);
+            if (initial != null && getFrozenLayers() > 0) {
+                // the saved model trains normally when warm-started again: rebuild without the frozen updaters
+                net = new MultiLayerNetwork(WarmStart.configuration(initial, labels.length, settings, 0));
+                net.init();
+                result = new TrainingResult(result.params(), null, result.history());
+            }
             net.setParams(Nd4j.createFromArray(result.params()).reshape(1, result.params().length));
             if (result.updaterState() != null && net.getUpdater().getStateViewArray() != null) {
                 net.getUpdater().getStateViewArray().assign(

@@ -182,10 +182,9 @@ public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritab
         }
     }
 
-    /** Squared distances of a block's rows to the centres: rows x k. */
-    static INDArray sqDistances(RowBlocks.Block b, INDArray centersT, INDArray centerNorms) {
-        INDArray x = b.matrix();
-        INDArray xn = x.mul(x).sum(true, 1);                      // rows x 1
+    /** Squared distances of a block's rows ({@code x}, loaded) to the centres: rows x k. */
+    static INDArray sqDistances(RowBlocks.Block b, INDArray x, INDArray centersT, INDArray centerNorms) {
+        INDArray xn = Nd4j.create(b.sqNorms(), new long[]{b.rows(), 1}, 'c');
         return x.mmul(centersT).muli(-2).addiColumnVector(xn).addiRowVector(centerNorms);
     }
 
@@ -213,28 +212,34 @@ public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritab
             return blocks.mapPartitions(itr -> {
                 Step s = new Step(k, d);
                 INDArray[] ca = null;
+                RowBlocks.Loader loader = new RowBlocks.Loader();
+                INDArray sums = null;
                 while (itr.hasNext()) {
                     RowBlocks.Block b = itr.next();
                     if (ca == null) {
                         ca = centerArrays(bc.value(), k, d);
+                        sums = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, k, d);
                     }
-                    INDArray dist = sqDistances(b, ca[0], ca[1]);
-                    INDArray best = Nd4j.argMin(dist, 1);
-                    INDArray min = dist.min(1);
-                    long[] idx = best.toLongVector();
-                    double[] mins = min.toDoubleVector();
-                    float[] x = b.data();
+                    INDArray x = loader.load(b);
+                    INDArray dist = sqDistances(b, x, ca[0], ca[1]);
+                    long[] idx = Nd4j.argMin(dist, 1).toLongVector();
+                    double[] mins = dist.min(1).toDoubleVector();
+                    // per-cluster sums as one product: onehot^T (k x rows) times the block (rows x d)
+                    float[] onehot = new float[b.rows() * k];
                     for (int r = 0; r < b.rows(); r++) {
                         int c = (int) idx[r];
+                        onehot[r * k + c] = 1f;
                         s.counts[c]++;
                         s.cost += Math.max(0, mins[r]);
-                        int o = r * d;
-                        int so = c * d;
-                        for (int i = 0; i < d; i++) {
-                            s.sums[so + i] += x[o + i];
-                        }
                     }
+                    sums.addi(Nd4j.create(onehot, new long[]{b.rows(), k}, 'c').transpose().mmul(x));
                     s.n += b.rows();
+                }
+                if (sums != null) {
+                    float[] f = sums.data().asFloat();
+                    for (int i = 0; i < f.length; i++) {
+                        s.sums[i] += f[i];
+                    }
                 }
                 return List.of(s).iterator();
             }).treeAggregate(new Step(k, d), Step::merge, Step::merge, 2);
@@ -258,6 +263,7 @@ public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritab
                 props = blocks.mapPartitionsWithIndex((part, itr) -> {
                     Random r = new Random(seed * 1_000_003L + p * 7919L + part);
                     INDArray[] ca = nc == 0 ? null : centerArrays(bc.value(), nc, d);
+                    RowBlocks.Loader loader = new RowBlocks.Loader();
                     double total = 0;
                     float[] pickRow = null;
                     while (itr.hasNext()) {
@@ -267,7 +273,7 @@ public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritab
                             w = new double[b.rows()];
                             java.util.Arrays.fill(w, 1.0);
                         } else {
-                            w = sqDistances(b, ca[0], ca[1]).min(1).toDoubleVector();
+                            w = sqDistances(b, loader.load(b), ca[0], ca[1]).min(1).toDoubleVector();
                         }
                         for (int row = 0; row < b.rows(); row++) {
                             double wr = Math.max(0, w[row]);

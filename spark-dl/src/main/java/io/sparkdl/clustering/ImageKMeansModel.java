@@ -146,8 +146,8 @@ public class ImageKMeansModel extends Model<ImageKMeansModel> implements MLWrita
                         long[] best = new long[0];
                         double[] dist = new double[0];
                         if (n > 0) {
-                            INDArray sq = ImageKMeans.sqDistances(new RowBlocks.Block(n, d,
-                                    java.util.Arrays.copyOf(x, n * d)), ca[0], ca[1]);
+                            RowBlocks.Block blk = new RowBlocks.Block(n, d, java.util.Arrays.copyOf(x, n * d));
+                            INDArray sq = ImageKMeans.sqDistances(blk, blk.matrix(), ca[0], ca[1]);
                             best = Nd4j.argMin(sq, 1).toLongVector();
                             dist = sq.min(1).toDoubleVector();
                         }

@@ -36,7 +36,8 @@ import java.io.Serializable;
  * holds d x l numbers, not d x d: 224x224 RGB images (d = 150,528) work where MLlib's PCA (which builds
  * the d x d covariance on the driver and stops at 65,535 columns) refuses. After {@code powerIterations}
  * passes, a Rayleigh-Ritz step on the l-dimensional subspace (l = k + oversampling) gives the components
- * and their variances. Passes: one for the mean, {@code powerIterations}, one for the final projection.
+ * and their variances; it reuses the last pass's product. Passes: one for the mean (which also packs the
+ * rows into cached float blocks), then {@code powerIterations}.
  */
 public class ImagePCA extends Estimator<ImagePCAModel> implements MLWritable {
     private static final Logger LOG = LoggerFactory.getLogger(ImagePCA.class);
@@ -67,7 +68,7 @@ public class ImagePCA extends Estimator<ImagePCAModel> implements MLWritable {
         oversampling = new IntParam(this, "oversampling", "Extra basis vectors beyond k (>= 0); more is more exact.",
                 SharedParams.<Object>validator(v -> (Integer) v >= 0));
         powerIterations = new IntParam(this, "powerIterations",
-                "Subspace iterations (>= 1): one data pass each; more is more exact.",
+                "Data passes after the mean (>= 1): the last gives the Rayleigh-Ritz step; more is more exact.",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
         setDefault(inputCol, "features");
         setDefault(outputCol, "pca");
@@ -154,12 +155,18 @@ public class ImagePCA extends Estimator<ImagePCAModel> implements MLWritable {
             }
             Broadcast<float[]> bMean = sc.broadcast(meanF);
             double[][] q = DenseLinAlg.orthonormalize(DenseLinAlg.gaussian(d, l, getSeed()), getSeed());
+            double[][] b = null;
             for (int it = 0; it < getPowerIterations(); it++) {
                 sc.setJobDescription("spark-dl ImagePCA: subspace iteration " + (it + 1) + "/" + getPowerIterations());
-                q = DenseLinAlg.orthonormalize(covTimes(blocks, bMean, q, sc), getSeed() + it + 1);
+                long tp = System.nanoTime();
+                b = covTimes(blocks, bMean, q, sc);
+                LOG.info("ImagePCA {}: pass {}/{} in {} s", uid, it + 2, getPowerIterations() + 1,
+                        String.format("%.2f", (System.nanoTime() - tp) / 1e9));
+                if (it < getPowerIterations() - 1) {
+                    q = DenseLinAlg.orthonormalize(b, getSeed() + it + 1);
+                }
             }
-            sc.setJobDescription("spark-dl ImagePCA: Rayleigh-Ritz");
-            double[][] b = covTimes(blocks, bMean, q, sc);
+            // Rayleigh-Ritz on the last basis, with the product of the last pass: Q^T C Q = Q^T B
             DenseLinAlg.Eigen eig = DenseLinAlg.symmetricEigen(DenseLinAlg.gram(q, b));
             double[][] components = new double[kk][d];
             double[] variance = new double[kk];
@@ -192,7 +199,7 @@ public class ImagePCA extends Estimator<ImagePCAModel> implements MLWritable {
             double secs = (System.nanoTime() - t0) / 1e9;
             double explained = java.util.Arrays.stream(ratio).sum();
             LOG.info("ImagePCA {}: {} rows x {} values, k {} (basis {}), {} passes, explained variance {} in {} s",
-                    uid, mom.n, d, kk, l, getPowerIterations() + 2, String.format("%.4f", explained),
+                    uid, mom.n, d, kk, l, getPowerIterations() + 1, String.format("%.4f", explained),
                     String.format("%.1f", secs));
             ImagePCAModel model = new ImagePCAModel(uid, mean, components, variance, ratio, mom.n);
             return copyValues(model, ParamMap.empty()).setParent(this);
@@ -209,10 +216,13 @@ public class ImagePCA extends Estimator<ImagePCAModel> implements MLWritable {
         int l = q.length;
         Broadcast<float[]> bq = sc.broadcast(DenseLinAlg.toRowMajorFloats(q));
         try {
-            double[] acc = blocks.mapPartitions(it -> {
+            // partial sums travel as floats (d x l, 24 MB for 224x224x3 images and l = 40); the zero value is
+            // empty so that the closure does not carry a d x l array
+            float[] acc = blocks.mapPartitions(it -> {
                 INDArray qm = null;
                 INDArray mu = null;
                 INDArray sum = null;
+                RowBlocks.Loader loader = new RowBlocks.Loader();
                 while (it.hasNext()) {
                     RowBlocks.Block blk = it.next();
                     if (qm == null) {
@@ -220,13 +230,16 @@ public class ImagePCA extends Estimator<ImagePCAModel> implements MLWritable {
                         mu = Nd4j.create(mean.value(), new long[]{1, d}, 'c');
                         sum = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, d, l);
                     }
-                    INDArray x = blk.matrix().subiRowVector(mu);
+                    INDArray x = loader.load(blk).subiRowVector(mu);
                     INDArray t = x.mmul(qm);                        // rows x l
                     sum.addi(x.transpose().mmul(t));              // d x l
                 }
-                double[] out = sum == null ? new double[0] : toDoubles(sum.data().asFloat());
+                float[] out = sum == null ? new float[0] : sum.data().asFloat();
                 return java.util.List.of(out).iterator();
-            }).treeAggregate(new double[d * l], ImagePCA::addInto, ImagePCA::addInto, 2);
+            }).treeAggregate(new float[0], ImagePCA::addInto, ImagePCA::addInto, 2);
+            if (acc.length == 0) {
+                throw new IllegalStateException("no data blocks to project");
+            }
             double[][] cols = new double[l][d];
             for (int i = 0; i < d; i++) {
                 for (int j = 0; j < l; j++) {
@@ -239,15 +252,7 @@ public class ImagePCA extends Estimator<ImagePCAModel> implements MLWritable {
         }
     }
 
-    private static double[] toDoubles(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) {
-            d[i] = f[i];
-        }
-        return d;
-    }
-
-    private static double[] addInto(double[] acc, double[] v) {
+    private static float[] addInto(float[] acc, float[] v) {
         if (v.length == 0) {
             return acc;
         }

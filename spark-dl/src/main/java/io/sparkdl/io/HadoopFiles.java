@@ -39,6 +39,52 @@ public final class HadoopFiles {
     }
 
     /**
+     * Replaces {@code path} atomically: the text goes to a temporary file beside it, which is then renamed
+     * over it (rename(2) on local disks, an atomic rename on HDFS). Readers see the old or the new content.
+     */
+    public static void writeStringAtomically(String path, String text, Configuration conf) {
+        String tmp = path + ".tmp-" + java.util.UUID.randomUUID();
+        writeString(tmp, text, conf);
+        replace(tmp, path, conf);
+    }
+
+    /** Renames {@code src} onto {@code dst} atomically, replacing a file or an empty folder there. */
+    public static void replace(String src, String dst, Configuration conf) {
+        Path s = new Path(src);
+        Path d = new Path(dst);
+        try {
+            String scheme = s.toUri().getScheme();
+            if (scheme == null || scheme.equals("file")) {
+                Files.move(new File(s.toUri().getPath()).toPath(), new File(d.toUri().getPath()).toPath(),
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } else {
+                org.apache.hadoop.fs.FileContext.getFileContext(s.toUri(), conf)
+                        .rename(s, d, org.apache.hadoop.fs.Options.Rename.OVERWRITE);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot rename " + src + " to " + dst, e);
+        }
+    }
+
+    public static boolean exists(String path, Configuration conf) {
+        Path p = new Path(path);
+        try {
+            return p.getFileSystem(conf).exists(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot check " + path, e);
+        }
+    }
+
+    public static void deleteRecursively(String path, Configuration conf) {
+        Path p = new Path(path);
+        try {
+            p.getFileSystem(conf).delete(p, true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot delete " + path, e);
+        }
+    }
+
+    /**
      * Writes numeric arrays in a small binary format (magic, count, then each array's length and values as
      * big-endian doubles), for model state too large for JSON (PCA components, k-means centres).
      */

@@ -19,20 +19,59 @@ import java.util.Iterator;
 import java.util.List;
 
 /**
- * Rows of a vector or image column packed into dense float blocks (at most ~64 MB each), so that
+ * Rows of a vector or image column packed into dense float blocks (at most 4,096 rows and ~16 MB each), so that
  * distributed linear algebra runs as ND4J matrix products per block instead of per-row loops.
  * Image structs become their pixels scaled to [0, 1] in the struct's own order (row, column, channel).
  */
 public final class RowBlocks {
-    private static final long MAX_BLOCK_FLOATS = 16L << 20;
+    private static final long MAX_BLOCK_FLOATS = 4L << 20;
 
     private RowBlocks() {
     }
 
-    /** One block: {@code rows x cols} floats, row-major. */
-    public record Block(int rows, int cols, float[] data) implements Serializable {
+    /** One block: {@code rows x cols} floats, row-major, and each row's squared Euclidean norm. */
+    public record Block(int rows, int cols, float[] data, float[] sqNorms) implements Serializable {
+        public Block(int rows, int cols, float[] data) {
+            this(rows, cols, data, squaredNorms(rows, cols, data));
+        }
+
+        /** A new off-heap matrix holding a copy of the block (see {@link Loader} to reuse one buffer). */
         public INDArray matrix() {
             return Nd4j.create(data, new long[]{rows, cols}, 'c');
+        }
+    }
+
+    static float[] squaredNorms(int rows, int cols, float[] data) {
+        float[] n = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            double s = 0;
+            int o = r * cols;
+            for (int i = 0; i < cols; i++) {
+                s += (double) data[o + i] * data[o + i];
+            }
+            n[r] = (float) s;
+        }
+        return n;
+    }
+
+    /**
+     * Loads blocks into one reused off-heap buffer per task: a bulk NIO copy (about 1 ms for 12 MB, where
+     * building a new INDArray from a float[] took 15-20 ms), and no off-heap allocation per block. The
+     * returned matrix is valid until the next {@link #load}; in-place operations on it are allowed.
+     */
+    public static final class Loader {
+        private INDArray buffer;
+
+        public INDArray load(Block b) {
+            long need = (long) b.rows() * b.cols();
+            if (buffer == null || buffer.length() < need || buffer.columns() != b.cols()) {
+                buffer = Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, Math.max(b.rows(), 1), b.cols());
+            }
+            java.nio.FloatBuffer fb = buffer.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            fb.put(b.data(), 0, (int) need);
+            return b.rows() == buffer.rows() ? buffer
+                    : buffer.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b.rows()),
+                    org.nd4j.linalg.indexing.NDArrayIndex.all());
         }
     }
 

@@ -166,7 +166,7 @@ public final class NetworkSpec {
         }
     }
 
-    static IUpdater updater(Settings s) {
+    public static IUpdater updater(Settings s) {
         return switch (s.updater()) {
             case "sgd" -> new Sgd(s.learningRate());
             case "momentum" -> new Momentum(s.learningRate(), s.momentum());

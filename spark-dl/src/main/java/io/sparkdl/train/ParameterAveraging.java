@@ -157,6 +157,10 @@ public final class ParameterAveraging implements TrainingStrategy {
                         valAcc, examples / seconds, seconds);
                 history.add(st);
                 job.onEpoch().accept(st);
+                if (job.onCheckpoint() != null) {
+                    job.onCheckpoint().accept(new TrainingJob.Checkpoint(epoch + 1, iteration, params, state, velocity,
+                            List.copyOf(history)));
+                }
             }
         } finally {
             sc.clearJobGroup();

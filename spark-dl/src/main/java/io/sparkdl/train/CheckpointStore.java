@@ -1,0 +1,99 @@
+package io.sparkdl.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkdl.io.HadoopFiles;
+import org.apache.hadoop.conf.Configuration;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Training checkpoints in a folder (local or any Hadoop FileSystem): {@code epoch-N/} holds the weights,
+ * updater state and block-momentum velocity ({@code state.bin}) and the history ({@code state.json});
+ * {@code LATEST} names the newest complete one and is replaced atomically after it is written, so a run
+ * killed at any moment leaves the previous checkpoint usable. A checkpoint is only resumed by a run with
+ * the same fingerprint (network, classes, data layout and training settings).
+ */
+public final class CheckpointStore {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String dir;
+    private final Configuration conf;
+    private final String fingerprint;
+
+    public CheckpointStore(String dir, Configuration conf, String fingerprint) {
+        this.dir = dir.replaceAll("/+$", "");
+        this.conf = conf;
+        this.fingerprint = fingerprint;
+    }
+
+    public void save(TrainingJob.Checkpoint c) {
+        String epochDir = dir + "/epoch-" + c.epochsDone();
+        float[] empty = new float[0];
+        HadoopFiles.writeArrays(epochDir + "/state.bin", conf, toDouble(c.params()),
+                toDouble(c.updaterState() == null ? empty : c.updaterState()),
+                toDouble(c.velocity() == null ? empty : c.velocity()), new double[]{c.epochsDone(), c.iteration()});
+        ObjectNode o = JSON.createObjectNode();
+        o.put("fingerprint", fingerprint);
+        o.put("epochsDone", c.epochsDone());
+        ArrayNode h = o.putArray("history");
+        for (EpochStats e : c.history()) {
+            h.addArray().add(e.epoch()).add(e.loss()).add(e.trainAccuracy())
+                    .add(Double.isNaN(e.validationAccuracy()) ? null : (Double) e.validationAccuracy())
+                    .add(e.imagesPerSecond()).add(e.seconds());
+        }
+        HadoopFiles.writeString(epochDir + "/state.json", o.toString(), conf);
+        HadoopFiles.writeStringAtomically(dir + "/LATEST", "epoch-" + c.epochsDone() + "\n", conf);
+        for (int e = 1; e < c.epochsDone(); e++) {
+            if (HadoopFiles.exists(dir + "/epoch-" + e, conf)) {
+                HadoopFiles.deleteRecursively(dir + "/epoch-" + e, conf);
+            }
+        }
+    }
+
+    /** The newest checkpoint with this store's fingerprint, or null. */
+    public TrainingJob.Checkpoint load() {
+        if (!HadoopFiles.exists(dir + "/LATEST", conf)) {
+            return null;
+        }
+        String epochDir = dir + "/" + HadoopFiles.readString(dir + "/LATEST", conf).trim();
+        JsonNode o;
+        try {
+            o = JSON.readTree(HadoopFiles.readString(epochDir + "/state.json", conf));
+        } catch (IOException | UncheckedIOException e) {
+            return null;
+        }
+        if (!fingerprint.equals(o.path("fingerprint").asText())) {
+            return null;
+        }
+        double[][] a = HadoopFiles.readArrays(epochDir + "/state.bin", conf);
+        List<EpochStats> history = new ArrayList<>();
+        for (JsonNode e : o.get("history")) {
+            history.add(new EpochStats(e.get(0).asInt(), e.get(1).asDouble(), e.get(2).asDouble(),
+                    e.get(3).isNull() ? Double.NaN : e.get(3).asDouble(), e.get(4).asDouble(), e.get(5).asDouble()));
+        }
+        return new TrainingJob.Checkpoint((int) a[3][0], (int) a[3][1], toFloat(a[0]),
+                a[1].length == 0 ? null : toFloat(a[1]), a[2].length == 0 ? null : toFloat(a[2]), history);
+    }
+
+    private static double[] toDouble(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    private static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+}
