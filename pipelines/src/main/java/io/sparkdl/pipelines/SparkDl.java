@@ -62,6 +62,9 @@ public final class SparkDl {
               cluster   --data DIR --k N [--pca N] [--features pixels|cnn:MODEL_DIR] [--seed N]
                         [--image-size HxW] [--channels 1|3] [--max-iter N] [--out DIR] [--master URL]
                         [--metrics-json FILE] [--report-dir DIR] [--fail-on-bad-files]
+              retrain   --lake DIR --registry DIR --holdout DIR [--epochs N] [--min-improvement X]
+                        [--replay-fraction F] [--freeze-layers N] [--seed N] [--workers N] [--resume]
+                        [--master URL] [--metrics-json FILE]
               run       FILE [options that override the definition's fields]
                         (a ready pipeline definition, for example pipelines/fashion-lenet.json)
               export-idx --images FILE --labels FILE --out DIR [--per-class N] [--names fashion|digits]
@@ -124,6 +127,7 @@ public final class SparkDl {
             case "export-idx" -> exportIdx(new CliArgs(args, 1, Set.of("images", "labels", "out", "per-class",
                     "names", "repeat", "max-shift"), Set.of()));
             case "run" -> runDefinition(args);
+            case "retrain" -> Retrain.run(new CliArgs(args, 1, Retrain.OPTIONS, Set.of("resume")));
             case "cluster" -> cluster(new CliArgs(args, 1, PipelineDefinition.CLUSTER_OPTIONS,
                     Set.of("fail-on-bad-files")));
             default -> throw new CliArgs.UsageException("unknown command '" + args[0] + "'");
@@ -538,7 +542,7 @@ public final class SparkDl {
         return out;
     }
 
-    private static void writeMetrics(CliArgs a, Map<String, Object> metrics) throws IOException {
+    static void writeMetrics(CliArgs a, Map<String, Object> metrics) throws IOException {
         if (a.has("metrics-json")) {
             File f = new File(a.get("metrics-json", null));
             if (f.getParentFile() != null) {
@@ -549,7 +553,7 @@ public final class SparkDl {
         }
     }
 
-    private static SparkSession session(CliArgs a, String name) {
+    static SparkSession session(CliArgs a, String name) {
         // --master wins; then a master set by spark-submit (spark.master); then local[*]
         SparkSession.Builder b = SparkSession.builder().appName(name)
                 .master(a.get("master", System.getProperty("spark.master", "local[*]")));
@@ -584,7 +588,7 @@ public final class SparkDl {
         }
     }
 
-    private static String existingDir(String path, String option) {
+    static String existingDir(String path, String option) {
         File f = new File(path);
         if (!path.contains("://") && !f.isDirectory()) {
             throw new CliArgs.UsageException(option + " " + path + (f.exists() ? " is not a folder" : " does not exist"));

@@ -66,6 +66,34 @@ public final class HadoopFiles {
         }
     }
 
+    public static void mkdirs(String path, Configuration conf) {
+        Path p = new Path(path);
+        try {
+            p.getFileSystem(conf).mkdirs(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot create " + path, e);
+        }
+    }
+
+    /** Names of the entries directly under {@code path} (empty when it does not exist). */
+    public static java.util.List<String> list(String path, Configuration conf) {
+        Path p = new Path(path);
+        try {
+            org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(conf);
+            if (!fs.exists(p)) {
+                return java.util.List.of();
+            }
+            java.util.List<String> out = new java.util.ArrayList<>();
+            for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(p)) {
+                out.add(st.getPath().getName());
+            }
+            java.util.Collections.sort(out);
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot list " + path, e);
+        }
+    }
+
     public static boolean exists(String path, Configuration conf) {
         Path p = new Path(path);
         try {

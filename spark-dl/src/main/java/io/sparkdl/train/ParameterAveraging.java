@@ -95,15 +95,30 @@ public final class ParameterAveraging implements TrainingStrategy {
                 workers, sizes.stream().mapToLong(Integer::longValue).sum(), largest, rounds, averagingFrequency,
                 job.batchSize());
 
-        float[] params = job.initialParams().clone();
+        TrainingJob.Checkpoint resume = job.resume();
+        float[] params = (resume != null ? resume.params() : job.initialParams()).clone();
+        float[] state = resume != null ? (resume.updaterState() == null ? null : resume.updaterState().clone())
+                : job.updaterState() == null ? null : job.updaterState().clone();
         // Block momentum: params is the filtered global model w, velocity v, start the look-ahead w + mu v.
         float[] velocity = blockMomentum > 0 ? new float[params.length] : null;
+        if (velocity != null && resume != null && resume.velocity() != null) {
+            velocity = resume.velocity().clone();
+        }
         float[] start = params;
-        float[] state = job.updaterState() == null ? null : job.updaterState().clone();
-        int iteration = 0;
-        List<EpochStats> history = new ArrayList<>();
+        if (velocity != null) {
+            start = new float[params.length];
+            for (int i = 0; i < params.length; i++) {
+                start[i] = params[i] + (float) blockMomentum * velocity[i];
+            }
+        }
+        int iteration = resume != null ? resume.iteration() : 0;
+        List<EpochStats> history = new ArrayList<>(resume != null ? resume.history() : List.of());
+        int firstEpoch = resume != null ? resume.epochsDone() : 0;
+        if (resume != null) {
+            LOG.info("Resuming after epoch {} of {} (iteration {})", firstEpoch, job.epochs(), iteration);
+        }
         try {
-            for (int epoch = 0; epoch < job.epochs(); epoch++) {
+            for (int epoch = firstEpoch; epoch < job.epochs(); epoch++) {
                 long t0 = System.nanoTime();
                 double lossSum = 0;
                 long examples = 0;

@@ -63,10 +63,15 @@ class WarmStartTest {
         CnnClassifier base = new CnnClassifier().setBatchSize(16).setNumWorkers(2).setSeed(4);
         CnnClassifierModel straight = base.copy(org.apache.spark.ml.param.ParamMap.empty()).setEpochs(3).fit(data);
         // "crash" after two epochs: a run that stops there, leaving its checkpoint
-        base.copy(org.apache.spark.ml.param.ParamMap.empty()).setEpochs(2).setCheckpointDir(ckpt).fit(data);
+        CnnClassifierModel two = base.copy(org.apache.spark.ml.param.ParamMap.empty()).setEpochs(2)
+                .setCheckpointDir(ckpt).fit(data);
         CnnClassifierModel resumed = base.copy(org.apache.spark.ml.param.ParamMap.empty()).setEpochs(3)
                 .setCheckpointDir(ckpt).fit(data);
         assertEquals(3, resumed.summary().history().size(), "history carries the checkpointed epochs");
+        for (int e = 0; e < 2; e++) {
+            assertEquals(two.summary().history().get(e), resumed.summary().history().get(e),
+                    "epoch " + (e + 1) + " comes from the checkpoint (same timings), it was not run again");
+        }
         float[] x = straight.network().params().toFloatVector();
         float[] y = resumed.network().params().toFloatVector();
         double max = 0;

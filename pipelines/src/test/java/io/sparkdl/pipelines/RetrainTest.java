@@ -1,0 +1,252 @@
+package io.sparkdl.pipelines;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The nightly retraining job on a small lake made from test-data/ (dates as partitions). */
+class RetrainTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String[] FIRST = {"bag", "sandal", "trouser", "sneaker"};
+    static final String[] MORE = {"bag", "sandal", "trouser", "sneaker", "tshirt"};
+    @TempDir
+    Path tmp;
+
+    /** Copies images [from, from + n) of each class into lake/ingest_date=DATE/CLASS/. */
+    static void partition(Path lake, String date, String[] classes, int from, int n) throws IOException {
+        for (String c : classes) {
+            Path src = new File("../test-data/fashion-mnist-small", c).toPath();
+            Path dst = Files.createDirectories(lake.resolve("ingest_date=" + date).resolve(c));
+            List<Path> files;
+            try (Stream<Path> s = Files.list(src)) {
+                files = s.sorted().toList();
+            }
+            for (Path f : files.subList(from, from + n)) {
+                Files.copy(f, dst.resolve(f.getFileName()));
+            }
+        }
+    }
+
+    static Path holdout(Path dir) throws IOException {
+        Path h = dir.resolve("holdout");
+        if (!Files.exists(h)) {
+            partition(dir, "holdout", MORE, 80, 20);
+            Files.move(dir.resolve("ingest_date=holdout"), h);
+        }
+        return h;
+    }
+
+    static String[] args(Path lake, Path reg, Path holdout, Path metrics, String... extra) {
+        List<String> a = new ArrayList<>(List.of("retrain", "--lake", lake.toString(), "--registry", reg.toString(),
+                "--holdout", holdout.toString(), "--workers", "2", "--batch-size", "16",
+                "--master", "local[2]", "--metrics-json", metrics.toString()));
+        a.addAll(List.of(extra));
+        if (!a.contains("--epochs")) {
+            a.addAll(List.of("--epochs", "2"));
+        }
+        return a.toArray(new String[0]);
+    }
+
+    @Test
+    void threeNightsOfArrivingPartitions() throws Exception {
+        Path lake = tmp.resolve("lake");
+        Path reg = tmp.resolve("registry");
+        Path hold = holdout(tmp);
+        Path m = tmp.resolve("m.json");
+        // night 1: first data, trained from scratch and promoted
+        partition(lake, "2026-11-20", FIRST, 0, 25);
+        assertEquals(0, SparkDl.run(args(lake, reg, hold, m)));
+        JsonNode n1 = JSON.readTree(m.toFile());
+        assertTrue(n1.get("promoted").asBoolean());
+        String v1 = n1.get("version").asText();
+        assertEquals(v1, champion(reg));
+        // the same night again: nothing new, nothing changes
+        assertEquals(0, SparkDl.run(args(lake, reg, hold, m)));
+        assertFalse(JSON.readTree(m.toFile()).get("changed").asBoolean());
+        assertEquals(1, versions(reg).size());
+        // night 2: a new class arrives; the warm-started challenger widens its output layer
+        partition(lake, "2026-11-21", MORE, 25, 25);
+        assertEquals(0, SparkDl.run(args(lake, reg, hold, m, "--freeze-layers", "2")));
+        JsonNode n2 = JSON.readTree(m.toFile());
+        String v2 = n2.get("version").asText();
+        JsonNode meta2 = JSON.readTree(reg.resolve("versions").resolve(v2).resolve("metrics.json").toFile());
+        assertEquals(5, meta2.get("labels").size(), "tshirt widened the output layer");
+        assertEquals(v1, meta2.get("parentVersion").asText());
+        assertTrue(n2.get("promoted").asBoolean(), "the champion cannot classify tshirts: " + n2);
+        // night 3: more of the same; a version is written whether or not it wins
+        partition(lake, "2026-11-22", MORE, 50, 25);
+        assertEquals(0, SparkDl.run(args(lake, reg, hold, m, "--min-improvement", "0.5")));
+        JsonNode n3 = JSON.readTree(m.toFile());
+        assertFalse(n3.get("promoted").asBoolean(), "a 50-point improvement is not reached: " + n3);
+        assertEquals(3, versions(reg).size());
+        assertEquals(v2, champion(reg), "the champion stays");
+        JsonNode state = JSON.readTree(reg.resolve("state.json").toFile());
+        assertEquals("2026-11-22", state.get("watermark").asText());
+        for (String v : versions(reg)) {
+            Path dir = reg.resolve("versions").resolve(v);
+            JsonNode meta = JSON.readTree(dir.resolve("metrics.json").toFile());
+            for (String k : List.of("holdoutAccuracy", "partitions", "params", "parentVersion", "started", "finished",
+                    "projectVersion", "promoted")) {
+                assertTrue(meta.has(k), v + " metrics lack " + k);
+            }
+            assertTrue(Files.isRegularFile(dir.resolve("report/index.html")));
+            assertTrue(Files.isDirectory(dir.resolve("model")));
+        }
+        JsonNode meta3 = JSON.readTree(reg.resolve("versions").resolve(n3.get("version").asText())
+                .resolve("metrics.json").toFile());
+        assertEquals(List.of("2026-11-20", "2026-11-21"), JSON.convertValue(meta3.get("replayedPartitions"), List.class));
+        assertFalse(Files.exists(reg.resolve("work").resolve(n3.get("version").asText())), "work folder cleaned");
+    }
+
+    /**
+     * Kills the job (Runtime.halt, as SIGKILL: no shutdown hooks) at each step of night 2, checks the
+     * registry is valid, then re-runs: the re-run finishes the same version.
+     */
+    @Test
+    void killedAtAnyStepTheRegistryStaysValidAndTheNextRunCompletes() throws Exception {
+        Path lake = tmp.resolve("lake");
+        Path base = tmp.resolve("after-night-1");
+        Path hold = holdout(tmp);
+        partition(lake, "2026-11-20", FIRST, 0, 15);
+        assertEquals(0, SparkDl.run(args(lake, base, hold, tmp.resolve("m.json"), "--epochs", "1")));
+        String v1 = champion(base);
+        partition(lake, "2026-11-21", MORE, 15, 15);
+        for (String step : List.of("begun", "trained", "published", "committed")) {
+            Path reg = tmp.resolve("registry-" + step);
+            copyTree(base, reg);
+            Process p = launch(args(lake, reg, hold, tmp.resolve(step + ".json"), "--epochs", "1"), step);
+            assertEquals(137, p.exitValue(), "halted at " + step);
+            // valid: CHAMPION names a complete version; state.json parses; the watermark never outruns a version
+            String champ = champion(reg);
+            assertTrue(champ.equals(v1) || !step.equals("begun"), step + ": " + champ);
+            assertTrue(Files.isRegularFile(reg.resolve("versions").resolve(champ).resolve("metrics.json")), step);
+            JsonNode st = JSON.readTree(reg.resolve("state.json").toFile());
+            if (st.get("watermark").asText().equals("2026-11-21")) {
+                assertTrue(Files.isRegularFile(reg.resolve("versions").resolve(st.get("lastVersion").asText())
+                        .resolve("metrics.json")), step + ": the watermark moved with a complete version");
+            }
+            assertEquals(0, SparkDl.run(args(lake, reg, hold, tmp.resolve(step + "-rerun.json"), "--epochs", "1")));
+            JsonNode after = JSON.readTree(reg.resolve("state.json").toFile());
+            assertEquals("2026-11-21", after.get("watermark").asText(), step);
+            assertEquals(after.get("champion").asText(), champion(reg), step + ": CHAMPION follows the state");
+            assertEquals(2, versions(reg).size(), step + ": one version for night 2, not two");
+        }
+    }
+
+    /** A real SIGKILL in the middle of training; the re-run with --resume continues from the checkpoint. */
+    @Test
+    void sigkillMidTrainingThenResumeContinuesFromTheLastEpoch() throws Exception {
+        Path lake = tmp.resolve("lake");
+        Path reg = tmp.resolve("registry");
+        Path hold = holdout(tmp);
+        partition(lake, "2026-11-20", FIRST, 0, 30);
+        String[] a = args(lake, reg, hold, tmp.resolve("m.json"), "--epochs", "6");
+        ProcessBuilder pb = builder(a);
+        Process p = pb.start();
+        boolean killed = false;
+        StringBuilder seen = new StringBuilder();
+        try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                seen.append(line).append('\n');
+                if (line.contains("checkpoint after epoch 2 written")) {
+                    new ProcessBuilder("kill", "-9", Long.toString(p.pid())).start().waitFor();
+                    killed = true;
+                    break;
+                }
+            }
+        }
+        assertTrue(killed, "no checkpoint line seen:\n" + seen);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(137, p.exitValue());
+        assertFalse(Files.exists(reg.resolve("CHAMPION")), "nothing was promoted yet");
+        List<String> resumeArgs = new ArrayList<>(List.of(a));
+        resumeArgs.add("--resume");
+        Process q = builder(resumeArgs.toArray(new String[0])).redirectErrorStream(true).start();
+        String out = new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(q.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(0, q.exitValue(), out);
+        assertTrue(out.contains("resuming from the checkpoint after epoch 2"), out);
+        assertFalse(out.contains("epoch 1: loss"), "epochs 1-2 are not run again:\n" + out);
+        assertNotNull(champion(reg));
+    }
+
+    @Test
+    void nightlyWrapperNeverRunsTwoJobsAtOnce() throws Exception {
+        Path reg = Files.createDirectories(tmp.resolve("locked-registry"));
+        Process holder = new ProcessBuilder("flock", reg.resolve(".lock").toString(), "sleep", "20").start();
+        try {
+            Thread.sleep(500);
+            File root = new File("..").getCanonicalFile();
+            Process p = new ProcessBuilder("bash", new File(root, "scripts/retrain-nightly").getPath(), "--lake",
+                    tmp.toString(), "--registry", reg.toString(), "--holdout", tmp.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(75, p.exitValue(), out);
+            assertTrue(out.contains("another retraining run holds"), out);
+        } finally {
+            holder.destroy();
+        }
+    }
+
+    private static Process launch(String[] args, String haltAt) throws Exception {
+        ProcessBuilder pb = builder(args).redirectErrorStream(true);
+        pb.environment().put(Retrain.HALT_ENV, haltAt);
+        Process p = pb.start();
+        p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS));
+        return p;
+    }
+
+    private static ProcessBuilder builder(String[] args) throws IOException {
+        File root = new File("..").getCanonicalFile();
+        List<String> cmd = new ArrayList<>(List.of("bash", new File(root, "scripts/spark-dl").getPath()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("SPARK_DL_CLASSPATH",
+                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
+        pb.environment().put("SPARK_DL_DRIVER_MEMORY", "2g");
+        pb.environment().remove("SPARK_HOME");
+        return pb;
+    }
+
+    static String champion(Path reg) throws IOException {
+        return Files.readString(reg.resolve("CHAMPION")).trim();
+    }
+
+    static List<String> versions(Path reg) throws IOException {
+        try (Stream<Path> s = Files.list(reg.resolve("versions"))) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
+        }
+    }
+
+    static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(p, t);
+                }
+            }
+        }
+    }
+}
