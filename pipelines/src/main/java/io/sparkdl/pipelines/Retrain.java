@@ -73,7 +73,7 @@ final class Retrain {
                 throw new CliArgs.UsageException("--lake " + lake + " does not exist");
             }
             ModelRegistry reg = ModelRegistry.open(registryDir, hc);
-            List<String> partitions = partitions(lake, hc);
+            List<String> partitions = partitions(spark, lake, hc);
             String wm = reg.watermark();
             List<String> fresh = partitions.stream().filter(p -> wm == null || p.compareTo(wm) > 0).toList();
             List<String> older = partitions.stream().filter(p -> wm != null && p.compareTo(wm) <= 0).toList();
@@ -231,7 +231,16 @@ final class Retrain {
      * The lake's date partitions, sorted: folders {@code ingest_date=YYYY-MM-DD} (each a class-per-folder
      * tree), or the distinct {@code ingest_date} values of a Parquet table.
      */
-    static List<String> partitions(String lake, Configuration hc) {
+    static List<String> partitions(SparkSession spark, String lake, Configuration hc) {
+        if (isTable(spark, lake)) {
+            Dataset<Row> t = spark.read().parquet(lake);
+            if (!List.of(t.columns()).contains("ingest_date")) {
+                throw new IllegalArgumentException("Parquet lake " + lake + " has no ingest_date column; it has "
+                        + String.join(", ", t.columns()));
+            }
+            return t.select(col("ingest_date").cast("string")).distinct().as(org.apache.spark.sql.Encoders.STRING())
+                    .collectAsList().stream().filter(java.util.Objects::nonNull).sorted().toList();
+        }
         List<String> out = new ArrayList<>();
         for (String name : HadoopFiles.list(lake, hc)) {
             if (name.startsWith("ingest_date=")) {

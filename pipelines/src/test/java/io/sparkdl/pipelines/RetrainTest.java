@@ -2,6 +2,8 @@ package io.sparkdl.pipelines;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -185,6 +187,38 @@ class RetrainTest {
         assertTrue(out.contains("resuming from the checkpoint after epoch 2"), out);
         assertFalse(out.contains("epoch 1: loss"), "epochs 1-2 are not run again:\n" + out);
         assertNotNull(champion(reg));
+    }
+
+    @Test
+    void parquetLakesWorkToo() throws Exception {
+        Path folders = tmp.resolve("folders");
+        partition(folders, "2026-11-20", FIRST, 0, 15);
+        partition(folders, "2026-11-21", FIRST, 15, 15);
+        Path table = tmp.resolve("table");
+        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[2]")
+                .getOrCreate();
+        try {
+            Dataset<Row> all = null;
+            for (String d : List.of("2026-11-20", "2026-11-21")) {
+                Dataset<Row> p = io.sparkdl.image.ImageSources.readFolder(spark,
+                        folders.resolve("ingest_date=" + d).toString())
+                        .select(org.apache.spark.sql.functions.col("content").as("bytes"),
+                                org.apache.spark.sql.functions.col("label"),
+                                org.apache.spark.sql.functions.lit(d).as("ingest_date"));
+                all = all == null ? p : all.union(p);
+            }
+            all.write().parquet(table.toString());
+        } finally {
+            spark.stop();
+        }
+        Path reg = tmp.resolve("registry");
+        Path m = tmp.resolve("m.json");
+        assertEquals(0, SparkDl.run(args(table, reg, holdout(tmp), m, "--epochs", "1")));
+        JsonNode run = JSON.readTree(m.toFile());
+        assertEquals("2026-11-21", run.get("watermark").asText());
+        JsonNode meta = JSON.readTree(reg.resolve("versions").resolve(run.get("version").asText())
+                .resolve("metrics.json").toFile());
+        assertEquals(2 * 4 * 15, meta.get("trainingImages").asInt(), "both dates, four classes, 15 images each");
     }
 
     @Test
