@@ -26,6 +26,21 @@ public final class Nd4jBackend {
     }
 
     /** Idempotent and cheap after the first call; safe to call from every task. */
+    /** A BLAS library other than ND4J's own already mapped into this process (Linux), or null. */
+    static String foreignBlasLoaded() {
+        java.io.File maps = new java.io.File("/proc/self/maps");
+        if (!maps.canRead()) {
+            return null;
+        }
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(maps.toPath())) {
+            return lines.map(l -> l.substring(l.lastIndexOf(' ') + 1))
+                    .filter(f -> f.matches(".*/lib(blas|openblas|cblas)[^/]*\\.so[.0-9]*") && !f.contains(".javacpp"))
+                    .findFirst().orElse(null);
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     public static BackendInfo init() {
         BackendInfo i = info;
         if (i != null) {
@@ -35,6 +50,13 @@ public final class Nd4jBackend {
             if (info == null) {
                 if (System.getProperty(HELPERS_DISABLE) == null) {
                     System.setProperty(HELPERS_DISABLE, "false");
+                }
+                String foreignBlas = foreignBlasLoaded();
+                if (foreignBlas != null) {
+                    LOG.warn("{} is already loaded in this JVM (Spark MLlib's native BLAS, loaded by an MLlib stage "
+                            + "that ran first). ND4J loaded now binds its matrix products to it, which measured 5-10x "
+                            + "slower. Set spark.plugins=io.sparkdl.backend.Nd4jPlugin (conf/spark-defaults.conf does) "
+                            + "so that ND4J loads first on the driver and every executor.", foreignBlas);
                 }
                 // JavaCPP only loads the oneDNN build of libnd4j (classifier linux-x86_64-onednn) from its
                 // own folder when told the extension; this must happen before ND4J loads its natives.

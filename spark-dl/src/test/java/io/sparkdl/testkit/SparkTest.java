@@ -22,6 +22,7 @@ public final class SparkTest {
                     // as conf/spark-defaults.conf: every test runs on Kryo with spark-dl's registrator
                     .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
                     .config("spark.kryo.registrator", "io.sparkdl.io.Nd4jKryoRegistrator")
+                    .config("spark.plugins", "io.sparkdl.backend.Nd4jPlugin")
                     .getOrCreate();
             spark.sparkContext().setLogLevel("WARN");
         }

@@ -54,7 +54,8 @@ public final class ClusterBench {
         SparkSession spark = SparkSession.builder().master(args[1]).appName("spark-dl bench-cluster")
                 .config("spark.ui.enabled", "false")
                 .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-                .config("spark.kryo.registrator", "io.sparkdl.io.Nd4jKryoRegistrator").getOrCreate();
+                .config("spark.kryo.registrator", "io.sparkdl.io.Nd4jKryoRegistrator")
+                .config("spark.plugins", "io.sparkdl.backend.Nd4jPlugin").getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
         String modelDir = args.length > 2 && !args[2].equals("-") ? args[2] : null;
         int wide = args.length > 3 ? Integer.parseInt(args[3]) : 2000;

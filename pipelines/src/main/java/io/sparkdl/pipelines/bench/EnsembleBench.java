@@ -25,7 +25,8 @@ public final class EnsembleBench {
         SparkSession spark = SparkSession.builder().master(args[2]).appName("spark-dl bench-ensemble")
                 .config("spark.ui.enabled", "false")
                 .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-                .config("spark.kryo.registrator", "io.sparkdl.io.Nd4jKryoRegistrator").getOrCreate();
+                .config("spark.kryo.registrator", "io.sparkdl.io.Nd4jKryoRegistrator")
+                .config("spark.plugins", "io.sparkdl.backend.Nd4jPlugin").getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
         try {
             ImageDecoder dec = new ImageDecoder().setSize(28, 28).setChannels(1).setHandleInvalid("skip");
