@@ -186,14 +186,15 @@ public final class ImageSources {
     }
 
     /** Hadoop's Configuration is Writable, not Serializable. */
-    static final class HadoopConf implements Serializable {
+    /** A Hadoop Configuration for closures and broadcasts (Java serialization; Kryo registers it so). */
+    public static final class HadoopConf implements Serializable {
         private transient Configuration conf;
 
-        HadoopConf(Configuration conf) {
+        public HadoopConf(Configuration conf) {
             this.conf = conf;
         }
 
-        Configuration get() {
+        public Configuration get() {
             return conf;
         }
 

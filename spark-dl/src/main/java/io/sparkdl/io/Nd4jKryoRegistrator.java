@@ -37,6 +37,8 @@ public class Nd4jKryoRegistrator implements KryoRegistrator {
         // so records (spark-dl's broadcast and result payloads) travel by Java serialization.
         kryo.addDefaultSerializer(Record.class, new JavaSerializer());
         kryo.register(ImageBlock.class, new ImageBlockSerializer());
+        // Hadoop configurations travel through their own writeObject/readObject (Kryo would drop them)
+        kryo.register(io.sparkdl.image.ImageSources.HadoopConf.class, new JavaSerializer());
         kryo.register(float[].class);
         kryo.register(double[].class);
         kryo.register(int[].class);

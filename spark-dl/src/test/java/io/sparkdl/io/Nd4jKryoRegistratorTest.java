@@ -63,5 +63,11 @@ class Nd4jKryoRegistratorTest {
 
         EpochStats st = new EpochStats(2, 0.25, 0.9, 0.875, 1234.5, 12.0);
         assertEquals(st, roundTrip(s, st));
+
+        // a broadcast Hadoop configuration must arrive with its settings (a cluster test caught Kryo dropping it)
+        org.apache.hadoop.conf.Configuration hc = new org.apache.hadoop.conf.Configuration(false);
+        hc.set("fs.test.setting", "kept");
+        io.sparkdl.image.ImageSources.HadoopConf back2 = roundTrip(s, new io.sparkdl.image.ImageSources.HadoopConf(hc));
+        assertEquals("kept", back2.get().get("fs.test.setting"));
     }
 }
