@@ -31,7 +31,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * PCA and k-means benchmark for scripts/bench-cluster, spark-dl side by side with Spark MLlib 3.5 on the
+ * PCA and k-means benchmark for scripts/bench-unsupervised, spark-dl side by side with Spark MLlib 3.5 on the
  * same cached data in the same session:
  * <ol>
  *   <li>Fashion-MNIST 60k x 784 (pixels / 255), PCA k=50: time and explained variance of both.</li>
@@ -51,7 +51,7 @@ public final class ClusterBench {
 
     public static void main(String[] args) throws Exception {
         String dir = args[0];
-        SparkSession spark = SparkSession.builder().master(args[1]).appName("spark-dl bench-cluster")
+        SparkSession spark = SparkSession.builder().master(args[1]).appName("spark-dl bench-unsupervised")
                 .config("spark.ui.enabled", "false")
                 .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
                 .config("spark.kryo.registrator", "io.sparkdl.io.Nd4jKryoRegistrator")
