@@ -108,12 +108,29 @@ public final class RowBlocks {
             if (r.isNullAt(0)) {
                 continue;
             }
-            float[] v = toFloats(r.get(0), col);
-            if (v.length != width) {
-                throw new IllegalArgumentException("Column '" + col + "' holds rows of " + v.length + " and of "
+            Object value = r.get(0);
+            int len;
+            if (value instanceof org.apache.spark.ml.linalg.DenseVector dv) {
+                // straight from the vector's own array into the block: no per-row copies
+                double[] vals = dv.values();
+                len = vals.length;
+                if (len == width) {
+                    int o = n * width;
+                    for (int i = 0; i < width; i++) {
+                        buf[o + i] = (float) vals[i];
+                    }
+                }
+            } else {
+                float[] v = toFloats(value, col);
+                len = v.length;
+                if (len == width) {
+                    System.arraycopy(v, 0, buf, n * width, width);
+                }
+            }
+            if (len != width) {
+                throw new IllegalArgumentException("Column '" + col + "' holds rows of " + len + " and of "
                         + width + " values; all rows need the same size (resize images with ImageDecoder)");
             }
-            System.arraycopy(v, 0, buf, n * width, width);
             if (++n == rowsPerBlock) {
                 out.add(new Block(n, width, buf));
                 buf = new float[rowsPerBlock * width];
