@@ -29,7 +29,7 @@ final class PipelineDefinition {
     /** The clustering job (estimator.type ImageKMeans), run as the cluster command. */
     private static final Map<String, String[]> CLUSTER = new LinkedHashMap<>();
     static final Set<String> CLUSTER_OPTIONS = Set.of("data", "k", "pca", "features", "seed", "master",
-            "metrics-json", "report-dir", "image-size", "channels", "out", "max-iter");
+            "metrics-json", "report-dir", "image-size", "channels", "out", "max-iter", "format", "model");
     private static final Set<String> TOP = Set.of("name", "description", "source", "preprocessing", "estimator",
             "evaluation", "outputs", "spark");
 
@@ -63,6 +63,8 @@ final class PipelineDefinition {
         CLUSTER.put("estimator.maxIter", new String[]{"max-iter", "i"});
         CLUSTER.put("estimator.seed", new String[]{"seed", "i"});
         CLUSTER.put("outputs.assignments", new String[]{"out", "s"});
+        CLUSTER.put("outputs.format", new String[]{"format", "s"});
+        CLUSTER.put("outputs.model", new String[]{"model", "s"});
         CLUSTER.put("outputs.metricsJson", new String[]{"metrics-json", "s"});
         CLUSTER.put("outputs.reportDir", new String[]{"report-dir", "s"});
         CLUSTER.put("spark.master", new String[]{"master", "s"});

@@ -9,6 +9,8 @@ import io.sparkdl.clustering.ImageKMeans;
 import io.sparkdl.clustering.ImageKMeansModel;
 import io.sparkdl.clustering.ImagePCA;
 import io.sparkdl.clustering.ImagePCAModel;
+import io.sparkdl.ensemble.EnsembleClassifier;
+import io.sparkdl.ensemble.EnsembleClassifierModel;
 import io.sparkdl.eval.ClassificationMetrics;
 import io.sparkdl.eval.ClusteringMetrics;
 import io.sparkdl.features.CnnFeaturizer;
@@ -55,12 +57,13 @@ public final class SparkDl {
               train     --data DIR --model DIR [--arch lenet|FILE.json] [--epochs N] [--batch-size N]
                         [--learning-rate X] [--updater sgd|momentum|nesterov|adam] [--image-size HxW]
                         [--channels 1|3] [--workers N] [--averaging-frequency N] [--block-momentum X]
-                        [--validation-fraction F] [--seed N] [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
+                        [--validation-fraction F] [--seed N] [--ensemble K] [--combine mean|vote|weighted] [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
               evaluate  --data DIR --model DIR [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
               predict   --data DIR --model DIR --out DIR [--format parquet|csv] [--master URL]
                         [--metrics-json FILE] [--fail-on-bad-files]
               cluster   --data DIR --k N [--pca N] [--features pixels|cnn:MODEL_DIR] [--seed N]
-                        [--image-size HxW] [--channels 1|3] [--max-iter N] [--out DIR] [--master URL]
+                        [--image-size HxW] [--channels 1|3] [--max-iter N] [--out DIR] [--format parquet|csv]
+                        [--model DIR] [--master URL]
                         [--metrics-json FILE] [--report-dir DIR] [--fail-on-bad-files]
               retrain   --lake DIR --registry DIR --holdout DIR [--epochs N] [--min-improvement X]
                         [--replay-fraction F] [--freeze-layers N] [--seed N] [--workers N] [--resume]
@@ -75,7 +78,7 @@ public final class SparkDl {
     private static final Set<String> EVALUATE_OPTIONS = union(COMMON, Set.of("report-dir"));
     private static final Set<String> TRAIN_OPTIONS = union(EVALUATE_OPTIONS, Set.of("arch", "epochs", "batch-size",
             "learning-rate", "updater", "image-size", "channels", "workers", "averaging-frequency",
-            "block-momentum", "validation-fraction", "seed"));
+            "block-momentum", "validation-fraction", "seed", "ensemble", "combine"));
 
     private SparkDl() {
     }
@@ -197,11 +200,34 @@ public final class SparkDl {
                 cnn.setValidationIndicatorCol("isValidation");
             }
             long t0 = System.nanoTime();
-            CnnClassifierModel model = cnn.fit(rows);
+            int members = a.getInt("ensemble", 1, 1);
+            String combine = a.get("combine", "mean");
+            if (!List.of("mean", "vote", "weighted").contains(combine)) {
+                throw new CliArgs.UsageException("--combine must be mean, vote or weighted but was " + combine);
+            }
+            AnyModel model;
+            if (members > 1) {
+                // the CLI's held-out rows stay out of training; the ensemble splits its own validation share
+                // off the rest to measure its members and fit weights
+                EnsembleClassifierModel ens = new EnsembleClassifier().setNumMembers(members).setArchs(arch)
+                        .setCombination(combine).setEpochs(cnn.getEpochs()).setBatchSize(cnn.getBatchSize())
+                        .setLearningRate(cnn.getLearningRate()).setUpdater(cnn.getUpdater())
+                        .setNumWorkers(cnn.getNumWorkers()).setSeed(seed)
+                        .fit(rows.where(org.apache.spark.sql.functions.not(col("isValidation"))));
+                ens.write().overwrite().save(modelDir);
+                model = AnyModel.of(ens);
+                for (int i = 0; i < members; i++) {
+                    System.out.printf("member %d: validation accuracy %.4f, weight %.3f%n", i + 1,
+                            ens.validationAccuracies()[i], ens.weights()[i]);
+                }
+            } else {
+                CnnClassifierModel cm = cnn.fit(rows);
+                cm.write().overwrite().save(modelDir);
+                System.out.print(cm.summary());
+                model = AnyModel.of(cm);
+            }
             double fitSeconds = (System.nanoTime() - t0) / 1e9;
-            model.write().overwrite().save(modelDir);
             LOG.info("Saved model to {}", modelDir);
-            System.out.print(model.summary());
             Dataset<Row> evalRows = valFraction > 0 ? rows.where(col("isValidation")) : rows;
             ClassificationMetrics m = ClassificationMetrics.compute(model.transform(evalRows), "label",
                     "prediction", model.labels());
@@ -210,7 +236,7 @@ public final class SparkDl {
             Map<String, Object> out = metrics(m, in);
             out.put("evaluatedOn", valFraction > 0 ? "validation" : "training");
             List<Map<String, Object>> hist = new ArrayList<>();
-            for (EpochStats e : model.summary().history()) {
+            for (EpochStats e : model.history()) {
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("epoch", e.epoch());
                 r.put("loss", e.loss());
@@ -229,13 +255,13 @@ public final class SparkDl {
                 facts.put("images used", in.numGood);
                 facts.put("bad files", in.bad.size());
                 facts.put("network", spec.name());
-                facts.put("training", model.summary().strategy() + ", " + model.summary().workers() + " workers");
-                facts.put("epochs", model.summary().history().size());
+                facts.put("training", model.description());
+                facts.put("epochs", model.history().size());
                 facts.put("fit time (s, with data preparation)", fitSeconds);
-                facts.put("training images/s", model.summary().history().stream()
+                facts.put("training images/s", model.history().stream()
                         .mapToDouble(EpochStats::imagesPerSecond).average().orElse(Double.NaN));
                 facts.put("metrics below on", valFraction > 0 ? "validation set" : "training set");
-                report(a, "spark-dl train: " + new File(modelDir).getName(), facts, model.summary().history(), m,
+                report(a, "spark-dl train: " + new File(modelDir).getName(), facts, model.history(), m,
                         model.transform(evalRows), model.labels(), in.bad);
             }
             in.all.unpersist();
@@ -252,7 +278,7 @@ public final class SparkDl {
         String modelDir = existingDir(a.required("model"), "--model");
         SparkSession spark = session(a, "spark-dl evaluate");
         try {
-            CnnClassifierModel model = CnnClassifierModel.load(modelDir);
+            AnyModel model = AnyModel.load(modelDir, spark);
             int[] s = model.inputShape();
             Loaded in = load(spark, data, s[0], s[1], s[2], a.has("fail-on-bad-files"), true);
             long t0 = System.nanoTime();
@@ -277,7 +303,7 @@ public final class SparkDl {
                 facts.put("prediction time (s, decoded images)", seconds);
                 facts.put("prediction images/s", m.total() / seconds);
                 report(a, "spark-dl evaluate: " + new File(modelDir).getName(), facts,
-                        model.summary() == null ? List.of() : model.summary().history(), m, model.transform(in.good),
+                        model.history(), m, model.transform(in.good),
                         model.labels(), in.bad);
             }
             return 0;
@@ -298,7 +324,7 @@ public final class SparkDl {
         }
         SparkSession spark = session(a, "spark-dl predict");
         try {
-            CnnClassifierModel model = CnnClassifierModel.load(modelDir);
+            AnyModel model = AnyModel.load(modelDir, spark);
             int[] s = model.inputShape();
             Loaded in = load(spark, data, s[0], s[1], s[2], a.has("fail-on-bad-files"), false);
             Dataset<Row> pred = model.transform(in.all.drop("content"));
@@ -398,9 +424,34 @@ public final class SparkDl {
                 m.put("pcaExplainedVariance", java.util.Arrays.stream(pcaModel.explainedVarianceRatio().toArray()).sum());
             }
             if (a.has("out")) {
-                clustered.select(col("path"), col("label"), col("cluster"), col("distance")).write().mode("overwrite")
-                        .parquet(a.get("out", null));
+                String format = a.get("format", "parquet");
+                if (!format.equals("parquet") && !format.equals("csv")) {
+                    throw new CliArgs.UsageException("--format must be parquet or csv but was " + format);
+                }
+                var writer = clustered.select(col("path"), col("label"), col("cluster"), col("distance")).write()
+                        .mode("overwrite");
+                if (format.equals("csv")) {
+                    writer.option("header", "true").csv(a.get("out", null));
+                } else {
+                    writer.parquet(a.get("out", null));
+                }
                 m.put("output", a.get("out", null));
+            }
+            if (a.has("model")) {
+                List<org.apache.spark.ml.Transformer> stages = new ArrayList<>();
+                if (cnn != null) {
+                    stages.add(new CnnFeaturizer(cnn).setOutputCol("embedding"));
+                }
+                if (pcaModel != null) {
+                    stages.add(pcaModel);
+                }
+                stages.add(km);
+                io.sparkdl.io.SparkMLInternals.pipelineModel("cluster-" + java.util.UUID.randomUUID(),
+                        stages.toArray(new org.apache.spark.ml.Transformer[0])).write().overwrite()
+                        .save(a.get("model", null));
+                m.put("model", a.get("model", null));
+                LOG.info("Saved the fitted {} pipeline to {}", stages.size() == 1 ? "k-means" : "feature + k-means",
+                        a.get("model", null));
             }
             writeMetrics(a, m);
             if (a.has("report-dir")) {
@@ -476,6 +527,36 @@ public final class SparkDl {
     }
 
     // ---------------------------------------------------------------- shared
+
+    /** A saved CnnClassifierModel or EnsembleClassifierModel, whichever the folder holds. */
+    record AnyModel(org.apache.spark.ml.Transformer model, int[] inputShape, String[] labels,
+                    List<EpochStats> history, String description) {
+        static AnyModel of(CnnClassifierModel m) {
+            return new AnyModel(m, m.inputShape(), m.labels(), m.hasSummary() ? m.summary().history() : List.of(),
+                    m.hasSummary() ? m.summary().strategy() + ", " + m.summary().workers() + " workers" : "CNN");
+        }
+
+        static AnyModel of(EnsembleClassifierModel e) {
+            return new AnyModel(e, e.members()[0].inputShape(), e.labels(), List.of(),
+                    "ensemble of " + e.members().length + " CNNs (" + e.getCombination() + ")");
+        }
+
+        static AnyModel load(String dir, SparkSession spark) {
+            String cls = io.sparkdl.io.SparkMLInternals.stageClassName(dir, spark.sparkContext());
+            if (cls.equals(EnsembleClassifierModel.class.getName())) {
+                return of(EnsembleClassifierModel.load(dir));
+            }
+            if (!cls.equals(CnnClassifierModel.class.getName())) {
+                throw new CliArgs.UsageException("--model " + dir + " holds a " + cls
+                        + ", not a CnnClassifierModel or EnsembleClassifierModel");
+            }
+            return of(CnnClassifierModel.load(dir));
+        }
+
+        Dataset<Row> transform(Dataset<Row> d) {
+            return model.transform(d);
+        }
+    }
 
     /** Decoded images of a folder, with the files that could not be used. */
     private record Loaded(Dataset<Row> all, Dataset<Row> good, long numGood, List<Map<String, String>> bad) {

@@ -2,6 +2,7 @@ package io.sparkdl.pipelines;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.apache.spark.sql.functions.col;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -78,13 +80,48 @@ class SparkDlCliTest {
             s.stop();
         }
         assertEquals(0, SparkDl.run(new String[]{"cluster", "--data", data(), "--k", "10", "--features",
-                "cnn:" + model, "--master", "local[2]", "--metrics-json", out.resolve("cnn.json").toString()}));
+                "cnn:" + model, "--master", "local[2]", "--metrics-json", out.resolve("cnn.json").toString(),
+                "--out", out.resolve("cnn-csv").toString(), "--format", "csv", "--model",
+                out.resolve("cnn-pipeline").toString()}));
         JsonNode cnn = JSON.readTree(out.resolve("cnn.json").toFile());
+        SparkSession s2 = SparkSession.builder().master("local[2]").getOrCreate();
+        try {
+            Dataset<Row> csv = s2.read().option("header", "true").csv(out.resolve("cnn-csv").toString());
+            assertEquals(List.of("path", "label", "cluster", "distance"), List.of(csv.columns()));
+            assertEquals(1000, csv.count());
+            org.apache.spark.ml.PipelineModel pm = org.apache.spark.ml.PipelineModel.load(
+                    out.resolve("cnn-pipeline").toString());
+            assertEquals(2, pm.stages().length, "featurizer and k-means");
+            Dataset<Row> decoded = new io.sparkdl.image.ImageDecoder().setSize(28, 28).setChannels(1)
+                    .transform(io.sparkdl.image.ImageSources.readFolder(s2, data()));
+            Dataset<Row> again = pm.transform(decoded).select("path", "cluster");
+            Dataset<Row> before = csv.select(col("path"), col("cluster").cast("int"));
+            assertEquals(1000, again.join(before, List.of("path", "cluster").toArray(new String[0])).count(),
+                    "the saved pipeline assigns every image to the same cluster");
+        } finally {
+            s2.stop();
+        }
         assertTrue(cnn.get("nmi").asDouble() > px.get("nmi").asDouble(),
                 "CNN embeddings cluster by class better than pixels: " + cnn.get("nmi") + " vs " + px.get("nmi"));
         CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{
                 "cluster", "--data", data(), "--features", "hog"}));
         assertTrue(e.getMessage().contains("--features"), e.getMessage());
+    }
+
+    @Test
+    void trainsAnEnsembleThatEvaluateAndPredictAccept() throws Exception {
+        Path ens = tmp.resolve("ensemble");
+        assertEquals(0, SparkDl.run(new String[]{"train", "--data", data(), "--model", ens.toString(), "--epochs", "2",
+                "--ensemble", "2", "--combine", "vote", "--workers", "2", "--master", "local[2]", "--seed", "5"}));
+        Path eval = tmp.resolve("ens-eval.json");
+        assertEquals(0, SparkDl.run(new String[]{"evaluate", "--data", data(), "--model", ens.toString(),
+                "--master", "local[2]", "--metrics-json", eval.toString()}));
+        assertTrue(JSON.readTree(eval.toFile()).get("accuracy").asDouble() > 0.5);
+        assertEquals(0, SparkDl.run(new String[]{"predict", "--data", data(), "--model", ens.toString(), "--out",
+                tmp.resolve("ens-pred").toString(), "--master", "local[2]"}));
+        CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{
+                "train", "--data", data(), "--model", ens.toString(), "--ensemble", "2", "--combine", "median"}));
+        assertTrue(e.getMessage().contains("--combine"), e.getMessage());
     }
 
     @Test

@@ -42,6 +42,16 @@ public final class SparkMLInternals {
         return new Metadata(DefaultParamsReader$.MODULE$.loadMetadata(path, sc, expectedClass.getName()));
     }
 
+    /** A PipelineModel of already fitted stages (its constructor is package-private in Scala, public in bytecode). */
+    public static org.apache.spark.ml.PipelineModel pipelineModel(String uid, org.apache.spark.ml.Transformer[] stages) {
+        return new org.apache.spark.ml.PipelineModel(uid, stages);
+    }
+
+    /** The class name a saved stage's metadata records (to load a folder without knowing its kind). */
+    public static String stageClassName(String path, SparkContext sc) {
+        return DefaultParamsReader$.MODULE$.loadMetadata(path, sc, "").className();
+    }
+
     /** Stage metadata as read back; {@link #applyParams} sets the saved params on a new instance. */
     public static final class Metadata {
         private final DefaultParamsReader.Metadata m;
