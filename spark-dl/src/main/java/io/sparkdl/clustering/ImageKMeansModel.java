@@ -126,27 +126,12 @@ public class ImageKMeansModel extends Model<ImageKMeansModel> implements MLWrita
                 rows -> {
                     INDArray[] ca = ImageKMeans.centerArrays(bc.value(), k, d);
                     return new BatchIterator(rows, 1024, batch -> {
-                        float[] x = new float[batch.size() * d];
-                        int[] slot = new int[batch.size()];
-                        int n = 0;
-                        for (int i = 0; i < batch.size(); i++) {
-                            Row r = batch.get(i);
-                            slot[i] = -1;
-                            if (r.isNullAt(idx)) {
-                                continue;
-                            }
-                            float[] v = RowBlocks.toFloats(r.get(idx), col);
-                            if (v.length != d) {
-                                throw new IllegalArgumentException("Column '" + col + "' has a row of " + v.length
-                                        + " values; the centres have " + d);
-                            }
-                            System.arraycopy(v, 0, x, n * d, d);
-                            slot[i] = n++;
-                        }
+                        RowBlocks.Packed packed = RowBlocks.pack(batch, idx, col, d);
+                        int[] slot = packed.slots();
                         long[] best = new long[0];
                         double[] dist = new double[0];
-                        if (n > 0) {
-                            RowBlocks.Block blk = new RowBlocks.Block(n, d, java.util.Arrays.copyOf(x, n * d));
+                        if (packed.block() != null) {
+                            RowBlocks.Block blk = packed.block();
                             INDArray sq = ImageKMeans.sqDistances(blk, blk.matrix(), ca[0], ca[1]);
                             best = Nd4j.argMin(sq, 1).toLongVector();
                             dist = sq.min(1).toDoubleVector();

@@ -23,7 +23,6 @@ import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructField;
@@ -217,26 +216,12 @@ public class ImagePCAModel extends Model<ImagePCAModel> implements MLWritable {
             int inWidth = inverse ? k : d;
             return new BatchIterator(rows, 1024, batch -> {
                 List<Row> outRows = new ArrayList<>(batch.size());
-                float[] x = new float[batch.size() * inWidth];
-                int[] slot = new int[batch.size()];
-                int n = 0;
-                for (int i = 0; i < batch.size(); i++) {
-                    Row r = batch.get(i);
-                    slot[i] = -1;
-                    if (r.isNullAt(idx)) {
-                        continue;
-                    }
-                    float[] v = RowBlocks.toFloats(r.get(idx), col);
-                    if (v.length != inWidth) {
-                        throw new IllegalArgumentException("Column '" + col + "' has a row of " + v.length
-                                + " values; the model expects " + inWidth);
-                    }
-                    System.arraycopy(v, 0, x, n * inWidth, inWidth);
-                    slot[i] = n++;
-                }
+                RowBlocks.Packed packed = RowBlocks.pack(batch, idx, col, inWidth);
+                int[] slot = packed.slots();
+                int n = packed.block() == null ? 0 : packed.block().rows();
                 double[][] res = new double[n][];
                 if (n > 0) {
-                    INDArray m = Nd4j.create(java.util.Arrays.copyOf(x, n * inWidth), new long[]{n, inWidth}, 'c');
+                    INDArray m = packed.block().matrix();
                     INDArray o;
                     if (inverse) {
                         if (whiten) {
@@ -254,12 +239,7 @@ public class ImagePCAModel extends Model<ImagePCAModel> implements MLWritable {
                     }
                 }
                 for (int i = 0; i < batch.size(); i++) {
-                    Object[] v = new Object[nIn + 1];
-                    for (int c = 0; c < nIn; c++) {
-                        v[c] = batch.get(i).get(c);
-                    }
-                    v[nIn] = slot[i] < 0 ? null : Vectors.dense(res[slot[i]]);
-                    outRows.add(RowFactory.create(v));
+                    outRows.add(BatchIterator.append(batch.get(i), nIn, slot[i] < 0 ? null : Vectors.dense(res[slot[i]])));
                 }
                 return outRows;
             });

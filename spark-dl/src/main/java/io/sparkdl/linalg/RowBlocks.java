@@ -143,6 +143,35 @@ public final class RowBlocks {
         return out.iterator();
     }
 
+    /**
+     * The non-null values of column {@code idx} in a batch of rows, packed into one block;
+     * {@code slots[i]} is row i's row in the block, or -1 for a null value.
+     */
+    public record Packed(Block block, int[] slots) {
+    }
+
+    /** Packs a batch for a batched product; every non-null value must have {@code width} entries. */
+    public static Packed pack(java.util.List<Row> batch, int idx, String col, int width) {
+        float[] x = new float[batch.size() * width];
+        int[] slots = new int[batch.size()];
+        int n = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            Row r = batch.get(i);
+            slots[i] = -1;
+            if (r.isNullAt(idx)) {
+                continue;
+            }
+            float[] v = toFloats(r.get(idx), col);
+            if (v.length != width) {
+                throw new IllegalArgumentException("Column '" + col + "' has a row of " + v.length
+                        + " values; the model expects " + width);
+            }
+            System.arraycopy(v, 0, x, n * width, width);
+            slots[i] = n++;
+        }
+        return new Packed(n == 0 ? null : new Block(n, width, java.util.Arrays.copyOf(x, n * width)), slots);
+    }
+
     /** A vector or an image struct as floats (pixels / 255). */
     public static float[] toFloats(Object value, String col) {
         if (value instanceof Vector v) {
