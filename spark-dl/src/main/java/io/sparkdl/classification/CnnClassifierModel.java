@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkdl.backend.Nd4jBackend;
-import io.sparkdl.image.ImageCodec;
 import io.sparkdl.image.ImageStruct;
 import io.sparkdl.io.HadoopFiles;
 import io.sparkdl.io.SparkMLInternals;
@@ -254,36 +253,17 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
                     while (rows.hasNext() && in.size() < batch) {
                         in.add(rows.next());
                     }
-                    int len = shape[0] * shape[1] * shape[2];
-                    float[] x = new float[in.size() * len];
-                    int[] slot = new int[in.size()];
-                    int n = 0;
-                    for (int i = 0; i < in.size(); i++) {
-                        Row r = in.get(i);
-                        slot[i] = -1;
-                        if (r.isNullAt(imageIdx)) {
-                            continue;
-                        }
-                        byte[] planar;
-                        try {
-                            planar = ImageCodec.toPlanar(ImageStruct.pixels(r.getStruct(imageIdx)), shape[2], shape[0],
-                                    shape[1]);
-                        } catch (ImageCodec.DecodeException e) {
-                            continue;
-                        }
-                        for (int k = 0; k < len; k++) {
-                            x[n * len + k] = (planar[k] & 0xff) / 255f;
-                        }
-                        slot[i] = n++;
-                    }
+                    ImageStruct.PlanarBatch pb = ImageStruct.planar(in, imageIdx, shape);
+                    int n = pb.n();
+                    int[] slot = pb.slots();
                     float[][] probs = new float[n][];
                     if (n > 0) {
                         // The key is this model instance's: a pooled network already holds its weights.
                         MultiLayerNetwork net = NetworkPool.borrow(key, blob.value().configurationJson(),
                                 blob.value().params());
                         try {
-                            INDArray features = Nd4j.create(java.util.Arrays.copyOf(x, n * len),
-                                    new long[]{n, shape[2], shape[0], shape[1]}, 'c');
+                            INDArray features = Nd4j.create(pb.data(), new long[]{n, shape[2], shape[0], shape[1]},
+                                    'c');
                             INDArray o = net.output(features, false);
                             for (int i = 0; i < n; i++) {
                                 probs[i] = o.getRow(i).toFloatVector();

@@ -2,7 +2,6 @@ package io.sparkdl.features;
 
 import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.classification.CnnClassifierModel;
-import io.sparkdl.image.ImageCodec;
 import io.sparkdl.image.ImageStruct;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.linalg.BatchIterator;
@@ -157,35 +156,15 @@ public class CnnFeaturizer extends Transformer implements MLWritable {
         String key = cacheKey;
         return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) rows ->
                 new BatchIterator(rows, bs, batch -> {
-                    int len = shape[0] * shape[1] * shape[2];
-                    float[] x = new float[batch.size() * len];
-                    int[] slot = new int[batch.size()];
-                    int n = 0;
-                    for (int i = 0; i < batch.size(); i++) {
-                        Row r = batch.get(i);
-                        slot[i] = -1;
-                        if (r.isNullAt(idx)) {
-                            continue;
-                        }
-                        byte[] planar;
-                        try {
-                            planar = ImageCodec.toPlanar(ImageStruct.pixels(r.getStruct(idx)), shape[2], shape[0],
-                                    shape[1]);
-                        } catch (ImageCodec.DecodeException e) {
-                            continue;
-                        }
-                        for (int p = 0; p < len; p++) {
-                            x[n * len + p] = (planar[p] & 0xff) / 255f;
-                        }
-                        slot[i] = n++;
-                    }
+                    ImageStruct.PlanarBatch pb = ImageStruct.planar(batch, idx, shape);
+                    int n = pb.n();
+                    int[] slot = pb.slots();
                     double[][] emb = new double[n][];
                     if (n > 0) {
                         Object[] b = blob.value();
                         MultiLayerNetwork nw = NetworkPool.borrow(key, (String) b[0], (float[]) b[1]);
                         try {
-                            INDArray in = Nd4j.create(java.util.Arrays.copyOf(x, n * len),
-                                    new long[]{n, shape[2], shape[0], shape[1]}, 'c');
+                            INDArray in = Nd4j.create(pb.data(), new long[]{n, shape[2], shape[0], shape[1]}, 'c');
                             INDArray a = nw.feedForwardToLayer(lay, in, false).get(lay + 1).reshape(n, -1);
                             for (int i = 0; i < n; i++) {
                                 emb[i] = a.getRow(i).toDoubleVector();

@@ -42,6 +42,40 @@ public final class ImageStruct {
         return true;
     }
 
+    /**
+     * A batch of image-struct values converted to the network's input: {@code n} images of
+     * {@code channels x height x width} floats in [0, 1], one after the other; {@code slots[i]} is row i's
+     * image in the batch, or -1 when its value is null or undecodable.
+     */
+    public record PlanarBatch(int n, float[] data, int[] slots) {
+    }
+
+    /** Converts column {@code idx} of a batch of rows for a network taking {height, width, channels}. */
+    public static PlanarBatch planar(java.util.List<Row> batch, int idx, int[] shape) {
+        int len = shape[0] * shape[1] * shape[2];
+        float[] x = new float[batch.size() * len];
+        int[] slots = new int[batch.size()];
+        int n = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            Row r = batch.get(i);
+            slots[i] = -1;
+            if (r.isNullAt(idx)) {
+                continue;
+            }
+            byte[] px;
+            try {
+                px = ImageCodec.toPlanar(pixels(r.getStruct(idx)), shape[2], shape[0], shape[1]);
+            } catch (ImageCodec.DecodeException e) {
+                continue;
+            }
+            for (int k = 0; k < len; k++) {
+                x[n * len + k] = (px[k] & 0xff) / 255f;
+            }
+            slots[i] = n++;
+        }
+        return new PlanarBatch(n, n == batch.size() ? x : java.util.Arrays.copyOf(x, n * len), slots);
+    }
+
     public static Row toRow(String origin, ImageCodec.Pixels p) {
         int mode = p.channels() == 1 ? CV_8UC1 : CV_8UC3;
         return RowFactory.create(origin, p.height(), p.width(), p.channels(), mode, p.data());
