@@ -48,6 +48,14 @@ final class PipelineDefinition {
         TRAIN.put("estimator.blockMomentum", new String[]{"block-momentum", "n"});
         TRAIN.put("estimator.validationFraction", new String[]{"validation-fraction", "n"});
         TRAIN.put("estimator.seed", new String[]{"seed", "i"});
+        TRAIN.put("preprocessing.normalize", new String[]{"normalize", "b"});
+        TRAIN.put("preprocessing.augment", new String[]{"augment", "s"});
+        TRAIN.put("estimator.lrSchedule", new String[]{"lr-schedule", "s"});
+        TRAIN.put("estimator.momentum", new String[]{"momentum", "n"});
+        TRAIN.put("estimator.weightDecay", new String[]{"weight-decay", "n"});
+        TRAIN.put("estimator.earlyStopping", new String[]{"early-stopping", "i"});
+        TRAIN.put("estimator.initialModel", new String[]{"initial-model", "s"});
+        TRAIN.put("estimator.freezeLayers", new String[]{"freeze-layers", "i"});
         TRAIN.put("outputs.model", new String[]{"model", "s"});
         TRAIN.put("outputs.metricsJson", new String[]{"metrics-json", "s"});
         TRAIN.put("outputs.reportDir", new String[]{"report-dir", "s"});
@@ -122,7 +130,8 @@ final class PipelineDefinition {
             steps.add(argv("cluster", options(file, fields, CLUSTER), over, CLUSTER_OPTIONS));
             return steps;
         }
-        CliArgs over = new CliArgs(overrides, 0, union(trainOptions, evalOptions), Set.of("fail-on-bad-files"));
+        CliArgs over = new CliArgs(overrides, 0, union(trainOptions, evalOptions),
+                Set.of("fail-on-bad-files", "normalize"));
 
         Map<String, String> train = options(file, fields, TRAIN);
         for (String required : List.of("source.data", "outputs.model")) {
@@ -158,6 +167,10 @@ final class PipelineDefinition {
         m.forEach((k, v) -> {
             if (k.equals("fail-on-bad-files")) {
                 out.add("--" + k);
+            } else if (k.equals("normalize")) {
+                if (!v.equals("false")) {
+                    out.add("--" + k);
+                }
             } else {
                 out.add("--" + k);
                 out.add(v);
@@ -177,6 +190,11 @@ final class PipelineDefinition {
                 case "i" -> {
                     if (!v.isIntegralNumber()) {
                         throw new CliArgs.UsageException(file + ": " + field + " must be an integer but was " + v);
+                    }
+                }
+                case "b" -> {
+                    if (!v.isBoolean()) {
+                        throw new CliArgs.UsageException(file + ": " + field + " must be true or false but was " + v);
                     }
                 }
                 case "n" -> {

@@ -54,10 +54,17 @@ public final class SparkDl {
 
     private static final String USAGE = """
             usage: spark-dl <command> [options]
-              train     --data DIR --model DIR [--arch lenet|FILE.json] [--epochs N] [--batch-size N]
-                        [--learning-rate X] [--updater sgd|momentum|nesterov|adam] [--image-size HxW]
-                        [--channels 1|3] [--workers N] [--averaging-frequency N] [--block-momentum X]
-                        [--validation-fraction F] [--seed N] [--ensemble K] [--combine mean|vote|weighted] [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
+              train     --data DIR --model DIR [--arch lenet|bncnn|resnet|FILE.json] [--epochs N]
+                        [--batch-size N] [--learning-rate X] [--updater sgd|momentum|nesterov|adam]
+                        [--momentum X] [--weight-decay X] [--lr-schedule step:EVERY:FACTOR|exp:GAMMA|cosine]
+                        [--normalize] [--augment rotate=10,translate=0.1,flip=horizontal,...]
+                        [--image-size HxW] [--channels 1|3] [--workers N] [--averaging-frequency N]
+                        [--block-momentum X] [--validation-fraction F] [--early-stopping PATIENCE]
+                        [--initial-model DIR] [--freeze-layers N] [--seed N] [--ensemble K]
+                        [--combine mean|vote|weighted] [--master URL] [--metrics-json FILE]
+                        [--report-dir DIR] [--fail-on-bad-files]
+              explain   --model DIR --image FILE --out PNG [--class NAME]
+                        (saliency map: where the image makes the predicted or named class more likely)
               evaluate  --data DIR --model DIR [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
               predict   --data DIR --model DIR --out DIR [--format parquet|csv] [--master URL]
                         [--metrics-json FILE] [--fail-on-bad-files]
@@ -78,7 +85,8 @@ public final class SparkDl {
     private static final Set<String> EVALUATE_OPTIONS = union(COMMON, Set.of("report-dir"));
     private static final Set<String> TRAIN_OPTIONS = union(EVALUATE_OPTIONS, Set.of("arch", "epochs", "batch-size",
             "learning-rate", "updater", "image-size", "channels", "workers", "averaging-frequency",
-            "block-momentum", "validation-fraction", "seed", "ensemble", "combine"));
+            "block-momentum", "validation-fraction", "seed", "ensemble", "combine", "lr-schedule", "momentum",
+            "weight-decay", "normalize", "augment", "early-stopping", "initial-model", "freeze-layers"));
 
     private SparkDl() {
     }
@@ -123,13 +131,14 @@ public final class SparkDl {
             return args.length == 0 ? 2 : 0;
         }
         return switch (args[0]) {
-            case "train" -> train(new CliArgs(args, 1, TRAIN_OPTIONS, Set.of("fail-on-bad-files")));
+            case "train" -> train(new CliArgs(args, 1, TRAIN_OPTIONS, Set.of("fail-on-bad-files", "normalize")));
             case "evaluate" -> evaluate(new CliArgs(args, 1, EVALUATE_OPTIONS, Set.of("fail-on-bad-files")));
             case "predict" -> predict(new CliArgs(args, 1, union(COMMON, Set.of("out", "format")),
                     Set.of("fail-on-bad-files")));
             case "export-idx" -> exportIdx(new CliArgs(args, 1, Set.of("images", "labels", "out", "per-class",
                     "names", "repeat", "max-shift"), Set.of()));
             case "run" -> runDefinition(args);
+            case "explain" -> explain(new CliArgs(args, 1, Set.of("model", "image", "out", "class", "master"), Set.of()));
             case "retrain" -> Retrain.run(new CliArgs(args, 1, Retrain.OPTIONS, Set.of("resume")));
             case "cluster" -> cluster(new CliArgs(args, 1, PipelineDefinition.CLUSTER_OPTIONS,
                     Set.of("fail-on-bad-files")));
@@ -174,6 +183,43 @@ public final class SparkDl {
                 .setNumWorkers(a.getInt("workers", 0, 0))
                 .setAveragingFrequency(a.getInt("averaging-frequency", 5, 1))
                 .setSeed(seed);
+        String schedule = a.get("lr-schedule", "constant");
+        try {
+            io.sparkdl.nn.LearningRateSchedule.validate(schedule);
+        } catch (IllegalArgumentException e) {
+            throw new CliArgs.UsageException("--lr-schedule: " + e.getMessage());
+        }
+        cnn.setLrSchedule(schedule);
+        double momentum = a.getDouble("momentum", 0.9);
+        if (!(momentum >= 0 && momentum < 1)) {
+            throw new CliArgs.UsageException("--momentum must be in [0, 1) but was " + momentum);
+        }
+        cnn.setMomentum(momentum);
+        double weightDecay = a.getDouble("weight-decay", 0.0);
+        if (!(weightDecay >= 0)) {
+            throw new CliArgs.UsageException("--weight-decay must be >= 0 but was " + weightDecay);
+        }
+        cnn.setWeightDecay(weightDecay);
+        String augment = a.get("augment", "");
+        try {
+            io.sparkdl.image.Augmentation.parse(augment);
+        } catch (IllegalArgumentException e) {
+            throw new CliArgs.UsageException("--augment: " + e.getMessage());
+        }
+        cnn.setAugmentation(augment);
+        int patience = a.getInt("early-stopping", 0, 0);
+        if (patience > 0 && valFraction == 0) {
+            throw new CliArgs.UsageException("--early-stopping needs a validation set: --validation-fraction > 0");
+        }
+        cnn.setEarlyStoppingPatience(patience);
+        if (a.has("initial-model")) {
+            cnn.setInitialModel(existingDir(a.get("initial-model", null), "--initial-model"));
+        }
+        int freeze = a.getInt("freeze-layers", 0, 0);
+        if (freeze > 0 && !a.has("initial-model")) {
+            throw new CliArgs.UsageException("--freeze-layers needs --initial-model (the frozen layers must come trained)");
+        }
+        cnn.setFrozenLayers(freeze);
         if (a.has("block-momentum")) {
             double mu = a.getDouble("block-momentum", -1);
             if (mu != -1 && !(mu >= 0 && mu < 1)) {
@@ -198,6 +244,14 @@ public final class SparkDl {
                     : lit(false));
             if (valFraction > 0) {
                 cnn.setValidationIndicatorCol("isValidation");
+            }
+            if (a.has("normalize")) {
+                // statistics of the training rows only; the model keeps them for evaluate and predict
+                io.sparkdl.image.ImageNormalizerModel norm = new io.sparkdl.image.ImageNormalizer()
+                        .setChannels(channels)
+                        .fit(rows.where(org.apache.spark.sql.functions.not(col("isValidation"))));
+                LOG.info("Normalisation fitted on the training images: {}", norm.normalization());
+                rows = norm.transform(rows);
             }
             long t0 = System.nanoTime();
             int members = a.getInt("ensemble", 1, 1);
@@ -265,6 +319,52 @@ public final class SparkDl {
                         model.transform(evalRows), model.labels(), in.bad);
             }
             in.all.unpersist();
+            return 0;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    // ---------------------------------------------------------------- explain
+
+    /** {@code explain}: a saliency map of one image as a PNG (input, heat map, overlay). */
+    private static int explain(CliArgs a) throws IOException {
+        String modelDir = existingDir(a.required("model"), "--model");
+        File image = new File(a.required("image"));
+        if (!image.isFile()) {
+            throw new CliArgs.UsageException("--image " + image + " is not a file");
+        }
+        File out = new File(a.required("out"));
+        if (out.getParentFile() != null) {
+            Files.createDirectories(out.getParentFile().toPath());
+        }
+        io.sparkdl.image.ImageCodec.Pixels px;
+        try {
+            px = io.sparkdl.image.ImageCodec.decode(Files.readAllBytes(image.toPath()), 0);
+        } catch (io.sparkdl.image.ImageCodec.DecodeException e) {
+            throw new CliArgs.UsageException("--image " + image + " cannot be decoded: " + e.getMessage());
+        }
+        SparkSession spark = session(a, "spark-dl explain");
+        try {
+            String cls = io.sparkdl.io.SparkMLInternals.stageClassName(modelDir, spark.sparkContext());
+            if (!cls.equals(CnnClassifierModel.class.getName())) {
+                throw new CliArgs.UsageException("--model " + modelDir + " holds a " + cls
+                        + "; explain needs a CnnClassifierModel (explain an ensemble's members one by one)");
+            }
+            CnnClassifierModel model = CnnClassifierModel.load(modelDir);
+            String className = a.get("class", null);
+            if (className != null && !List.of(model.labels()).contains(className)) {
+                throw new CliArgs.UsageException("--class " + className + " is not one of the model's classes "
+                        + List.of(model.labels()));
+            }
+            io.sparkdl.explain.Saliency.Result r = model.saliency(px, className);
+            String[] labels = model.labels();
+            String caption = String.format("%s: saliency of '%s' (p=%.3f); predicted '%s'", image.getName(),
+                    labels[r.classIndex()], r.probability(), labels[r.predicted()]);
+            if (!javax.imageio.ImageIO.write(io.sparkdl.explain.Saliency.render(r, caption), "png", out)) {
+                throw new IOException("no PNG writer available");
+            }
+            System.out.println(caption + " -> " + out);
             return 0;
         } finally {
             spark.stop();

@@ -1,9 +1,13 @@
 package io.sparkdl.classification;
 
 import io.sparkdl.backend.Nd4jBackend;
+import io.sparkdl.image.Augmentation;
 import io.sparkdl.image.ImageCodec;
+import io.sparkdl.image.ImageMetadata;
+import io.sparkdl.image.Normalization;
 import io.sparkdl.image.ImageStruct;
 import io.sparkdl.io.SparkMLInternals;
+import io.sparkdl.nn.LearningRateSchedule;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.param.SharedParams;
 import io.sparkdl.train.CheckpointStore;
@@ -90,6 +94,10 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     private final Param<String> initialModel;
     private final IntParam frozenLayers;
     private final Param<String> checkpointDir;
+    private final Param<String> lrSchedule;
+    private final DoubleParam weightDecay;
+    private final IntParam earlyStoppingPatience;
+    private final Param<String> augmentation;
 
     public CnnClassifier() {
         this(Identifiable$.MODULE$.randomUID("cnn"));
@@ -152,6 +160,38 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         checkpointDir = new Param<>(this, "checkpointDir", "Folder (local or Hadoop URI) for a checkpoint after every "
                 + "epoch; a fit that finds a checkpoint of the same training there resumes after its last epoch. "
                 + "Empty: no checkpoints.");
+        lrSchedule = new Param<>(this, "lrSchedule", "Learning-rate schedule by epoch: constant, step:EVERY:FACTOR, "
+                + "exp:GAMMA or cosine[:MIN_FRACTION].", SharedParams.<String>validator(v -> {
+                    try {
+                        LearningRateSchedule.validate(v);
+                        return true;
+                    } catch (IllegalArgumentException e) {
+                        return false;
+                    }
+                }));
+        weightDecay = new DoubleParam(this, "weightDecay",
+                "Decoupled weight decay coefficient (>= 0; applied with the learning rate to every weight).",
+                SharedParams.<Object>validator(v -> (Double) v >= 0));
+        earlyStoppingPatience = new IntParam(this, "earlyStoppingPatience",
+                "Stop after this many epochs without a better validation accuracy and keep the best epoch's "
+                        + "weights (needs a validation set, >= 0); 0: train every epoch and keep the last weights.",
+                SharedParams.<Object>validator(v -> (Integer) v >= 0));
+        augmentation = new Param<>(this, "augmentation", "Augmentation applied to training images while fitting, "
+                + "fresh each epoch and reproducible per seed, as ImageAugmenter writes it "
+                + "(rotate=10,translate=0.1,flip=horizontal,...). Empty: the features column's ImageAugmenter "
+                + "metadata, if any, else none.",
+                SharedParams.<String>validator(v -> {
+                    try {
+                        io.sparkdl.image.Augmentation.parse(v);
+                        return true;
+                    } catch (IllegalArgumentException e) {
+                        return false;
+                    }
+                }));
+        setDefault(lrSchedule, "constant");
+        setDefault(weightDecay, 0.0);
+        setDefault(earlyStoppingPatience, 0);
+        setDefault(augmentation, "");
         setDefault(initialModel, "");
         setDefault(frozenLayers, 0);
         setDefault(checkpointDir, "");
@@ -269,6 +309,18 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public CnnClassifier setValidationFraction(double v) { set(validationFraction, v); return this; }
     public CnnClassifier setTrainAccuracySample(int v) { set(trainAccuracySample, v); return this; }
     public CnnClassifier setValidationIndicatorCol(String v) { set(validationIndicatorCol, v); return this; }
+    public Param<String> lrSchedule() { return lrSchedule; }
+    public DoubleParam weightDecay() { return weightDecay; }
+    public IntParam earlyStoppingPatience() { return earlyStoppingPatience; }
+    public Param<String> augmentation() { return augmentation; }
+    public String getLrSchedule() { return $(lrSchedule); }
+    public double getWeightDecay() { return (Double) $(weightDecay); }
+    public int getEarlyStoppingPatience() { return (Integer) $(earlyStoppingPatience); }
+    public String getAugmentation() { return $(augmentation); }
+    public CnnClassifier setLrSchedule(String v) { set(lrSchedule, v); return this; }
+    public CnnClassifier setWeightDecay(double v) { set(weightDecay, v); return this; }
+    public CnnClassifier setEarlyStoppingPatience(int v) { set(earlyStoppingPatience, v); return this; }
+    public CnnClassifier setAugmentation(String v) { set(augmentation, v); return this; }
 
     @Override
     public StructType transformSchema(StructType schema) {
@@ -293,6 +345,10 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 throw new IllegalArgumentException(
                         "Set either validationIndicatorCol or validationFraction, not both");
             }
+        }
+        if (getEarlyStoppingPatience() > 0 && !isDefined(validationIndicatorCol) && getValidationFraction() == 0) {
+            throw new IllegalArgumentException("CnnClassifier: earlyStoppingPatience = " + getEarlyStoppingPatience()
+                    + " needs a validation set: set validationFraction or validationIndicatorCol");
         }
         if ((getImageHeight() == 0) != (getImageWidth() == 0)) {
             throw new IllegalArgumentException("CnnClassifier: imageHeight and imageWidth must both be set or both be 0, but were "
@@ -327,13 +383,30 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                     + " needs initialModel (the layers to freeze must come trained)");
         }
         int[] shape = initial != null ? initial.inputShape() : inputShape(spec, data);
+        StructField imageField = dataset.schema().apply(getFeaturesCol());
+        Normalization normalization = ImageMetadata.normalization(imageField);
+        if (normalization == null && initial != null) {
+            // fine-tuning sees images as the initial model was trained to
+            normalization = initial.normalization();
+        }
+        if (normalization != null && normalization.channels() != shape[2]) {
+            throw new IllegalArgumentException("Column " + getFeaturesCol() + " carries a normalisation fitted on "
+                    + normalization.channels() + "-channel images, but the network takes " + shape[2]
+                    + " channels; fit the ImageNormalizer with channels = " + shape[2]);
+        }
+        Augmentation augmentation = getAugmentation().isEmpty() ? ImageMetadata.augmentation(imageField)
+                : Augmentation.parse(getAugmentation());
+        if (normalization != null || !augmentation.isNone()) {
+            LOG.info("CnnClassifier {}: normalisation {}, augmentation {}", uid,
+                    normalization == null ? "none" : normalization, augmentation);
+        }
         int workers = getNumWorkers() > 0 ? getNumWorkers() : sc.defaultParallelism();
         LOG.info("CnnClassifier {}: arch {}, input {}x{}x{}, {} classes, {} workers, {} epochs, batch {}, {} lr {}",
                 uid, spec.name(), shape[0], shape[1], shape[2], labels.length, workers, getEpochs(), getBatchSize(),
                 getUpdater(), getLearningRate());
 
         NetworkSpec.Settings settings = new NetworkSpec.Settings(getUpdater(), getLearningRate(), getMomentum(), getL2(),
-                getSeed());
+                getSeed(), getWeightDecay(), getLrSchedule(), getEpochs());
         MultiLayerConfiguration conf = initial != null
                 ? WarmStart.configuration(initial, labels.length, settings, getFrozenLayers())
                 : spec.toConfiguration(shape[0], shape[1], shape[2], labels.length, settings);
@@ -375,7 +448,8 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
             if (!getCheckpointDir().isEmpty()) {
                 String fingerprint = Integer.toHexString((conf.toJson() + "|" + String.join(",", labels) + "|"
                         + getBatchSize() + "|" + workers + "|" + getAveragingFrequency() + "|" + mu + "|" + getSeed()
-                        + "|" + getInitialModel()).hashCode());
+                        + "|" + getInitialModel() + "|" + normalization + "|" + augmentation + "|"
+                        + getEarlyStoppingPatience()).hashCode());
                 checkpoints = new CheckpointStore(getCheckpointDir(), sc.hadoopConfiguration(), fingerprint);
                 resume = checkpoints.load();
                 if (resume != null) {
@@ -401,21 +475,27 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 store.save(c);
                 LOG.info("CnnClassifier {}: checkpoint after epoch {} written to {}", uid, c.epochsDone(),
                         getCheckpointDir());
-            });
+            }, normalization, augmentation, getEarlyStoppingPatience());
             TrainingResult result = strategy.train(job);
             if (initial != null && getFrozenLayers() > 0) {
                 // the saved model trains normally when warm-started again: rebuild without the frozen updaters
                 net = new MultiLayerNetwork(WarmStart.configuration(initial, labels.length, settings, 0));
                 net.init();
-                result = new TrainingResult(result.params(), null, result.history());
+                result = new TrainingResult(result.params(), null, result.history(), result.keptEpoch());
             }
             net.setParams(Nd4j.createFromArray(result.params()).reshape(1, result.params().length));
             if (result.updaterState() != null && net.getUpdater().getStateViewArray() != null) {
                 net.getUpdater().getStateViewArray().assign(
                         Nd4j.createFromArray(result.updaterState()).reshape(net.getUpdater().getStateViewArray().shape()));
             }
+            String described = strategy.describe();
+            if (getEarlyStoppingPatience() > 0) {
+                described += "; early stopping, patience " + getEarlyStoppingPatience() + ": weights of epoch "
+                        + result.keptEpoch() + " of " + result.history().size();
+            }
             CnnClassifierModel model = new CnnClassifierModel(uid, labels, net, shape,
-                    new CnnTrainingSummary(result.history(), skipped.value(), strategy.describe(), workers));
+                    new CnnTrainingSummary(result.history(), skipped.value(), described, workers, result.keptEpoch()),
+                    normalization);
             copyValues(model, ParamMap.empty());
             model.setParent(this);
             return model;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.image.ImageStruct;
+import io.sparkdl.image.Normalization;
 import io.sparkdl.io.HadoopFiles;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.param.SharedParams;
@@ -40,6 +41,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.UUID;
@@ -62,6 +64,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
     private final MultiLayerNetwork network;
     private final int[] inputShape;
     private final CnnTrainingSummary summary;
+    private final Normalization normalization;
     private final String cacheKey = "model-" + UUID.randomUUID();
 
     private final Param<String> featuresCol;
@@ -77,6 +80,20 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
      */
     public CnnClassifierModel(String uid, String[] labels, MultiLayerNetwork network, int[] inputShape,
                               CnnTrainingSummary summary) {
+        this(uid, labels, network, inputShape, summary, null);
+    }
+
+    /**
+     * @param normalization the per-channel standardisation the network was trained with, applied to every
+     *                      image before the network sees it (null: pixels / 255)
+     */
+    public CnnClassifierModel(String uid, String[] labels, MultiLayerNetwork network, int[] inputShape,
+                              CnnTrainingSummary summary, Normalization normalization) {
+        if (normalization != null && normalization.channels() != inputShape[2]) {
+            throw new IllegalArgumentException("normalization has " + normalization.channels()
+                    + " channels but the network takes " + inputShape[2]);
+        }
+        this.normalization = normalization;
         this.uid = uid;
         this.labels = labels.clone();
         this.network = network;
@@ -142,6 +159,27 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
         return inputShape.clone();
     }
 
+    /** The standardisation applied to input images (null: pixels / 255 only). */
+    public Normalization normalization() {
+        return normalization;
+    }
+
+    /**
+     * Saliency map of {@code image} for class {@code className} (null: the predicted class): where a change
+     * of the pixels would most change that class's score. See {@link io.sparkdl.explain.Saliency}.
+     */
+    public io.sparkdl.explain.Saliency.Result saliency(io.sparkdl.image.ImageCodec.Pixels image, String className) {
+        int idx = -1;
+        if (className != null) {
+            idx = Arrays.asList(labels).indexOf(className);
+            if (idx < 0) {
+                throw new IllegalArgumentException("class '" + className + "' is not one of the model's classes "
+                        + Arrays.toString(labels));
+            }
+        }
+        return io.sparkdl.explain.Saliency.explain(this, image, idx);
+    }
+
     /** The DL4J network (shared, not a copy). */
     public MultiLayerNetwork network() {
         return network;
@@ -191,7 +229,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
         Broadcast<NetworkBlob> blob = sc.broadcast(new NetworkBlob(network.getLayerWiseConfigurations().toJson(),
                 network.params().toFloatVector()));
         Predict fn = new Predict(cacheKey, blob, labels, inputShape, dataset.schema().fieldIndex(getFeaturesCol()),
-                getInferenceBatchSize(), dataset.schema().size());
+                getInferenceBatchSize(), dataset.schema().size(), normalization);
         return dataset.toDF().mapPartitions(fn, Encoders.row(out));
     }
 
@@ -208,9 +246,11 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
         private final int imageIdx;
         private final int batch;
         private final int nIn;
+        private final Normalization normalization;
 
         Predict(String key, Broadcast<NetworkBlob> blob, String[] labels, int[] shape, int imageIdx, int batch,
-                int nIn) {
+                int nIn, Normalization normalization) {
+            this.normalization = normalization;
             this.key = key;
             this.blob = blob;
             this.labels = labels;
@@ -253,7 +293,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
                     while (rows.hasNext() && in.size() < batch) {
                         in.add(rows.next());
                     }
-                    ImageStruct.PlanarBatch pb = ImageStruct.planar(in, imageIdx, shape);
+                    ImageStruct.PlanarBatch pb = ImageStruct.planar(in, imageIdx, shape, normalization);
                     int n = pb.n();
                     int[] slot = pb.slots();
                     float[][] probs = new float[n][];
@@ -304,7 +344,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
 
     @Override
     public CnnClassifierModel copy(ParamMap extra) {
-        CnnClassifierModel m = new CnnClassifierModel(uid, labels, network, inputShape, summary);
+        CnnClassifierModel m = new CnnClassifierModel(uid, labels, network, inputShape, summary, normalization);
         return copyValues(m, extra).setParent(parent());
     }
 
@@ -344,11 +384,21 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
             for (int s : m.inputShape) {
                 shape.add(s);
             }
+            if (m.normalization != null) {
+                ObjectNode n = data.putObject("normalization");
+                ArrayNode mean = n.putArray("mean");
+                ArrayNode std = n.putArray("std");
+                for (int c = 0; c < m.normalization.channels(); c++) {
+                    mean.add(m.normalization.mean()[c]);
+                    std.add(m.normalization.std()[c]);
+                }
+            }
             if (m.summary != null) {
                 ObjectNode s = data.putObject("summary");
                 s.put("skippedRows", m.summary.skippedRows());
                 s.put("strategy", m.summary.strategy());
                 s.put("workers", m.summary.workers());
+                s.put("keptEpoch", m.summary.keptEpoch());
                 ArrayNode h = s.putArray("history");
                 for (EpochStats e : m.summary.history()) {
                     ObjectNode o = h.addObject();
@@ -402,10 +452,24 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
                             e.has("validationAccuracy") ? e.get("validationAccuracy").asDouble() : Double.NaN,
                             e.get("imagesPerSecond").asDouble(), e.get("seconds").asDouble()));
                 }
-                summary = new CnnTrainingSummary(h, s.get("skippedRows").asLong(), s.get("strategy").asText(),
+                summary = s.has("keptEpoch")
+                        ? new CnnTrainingSummary(h, s.get("skippedRows").asLong(), s.get("strategy").asText(),
+                        s.get("workers").asInt(), s.get("keptEpoch").asInt())
+                        : new CnnTrainingSummary(h, s.get("skippedRows").asLong(), s.get("strategy").asText(),
                         s.get("workers").asInt());
             }
-            CnnClassifierModel m = new CnnClassifierModel(meta.uid(), labels, net, shape, summary);
+            Normalization norm = null;
+            if (data.has("normalization")) {
+                JsonNode n = data.get("normalization");
+                double[] mean = new double[n.get("mean").size()];
+                double[] std = new double[mean.length];
+                for (int c = 0; c < mean.length; c++) {
+                    mean[c] = n.get("mean").get(c).asDouble();
+                    std[c] = n.get("std").get(c).asDouble();
+                }
+                norm = new Normalization(mean, std);
+            }
+            CnnClassifierModel m = new CnnClassifierModel(meta.uid(), labels, net, shape, summary, norm);
             meta.applyParams(m);
             return m;
         }

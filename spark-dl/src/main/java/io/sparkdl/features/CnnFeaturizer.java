@@ -151,12 +151,13 @@ public class CnnFeaturizer extends Transformer implements MLWritable {
         int idx = dataset.schema().fieldIndex(getInputCol());
         int nIn = dataset.schema().size();
         int[] shape = model.inputShape();
+        io.sparkdl.image.Normalization norm = model.normalization();
         int lay = resolvedLayer();
         int bs = getBatchSize();
         String key = cacheKey;
         return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) rows ->
                 new BatchIterator(rows, bs, batch -> {
-                    ImageStruct.PlanarBatch pb = ImageStruct.planar(batch, idx, shape);
+                    ImageStruct.PlanarBatch pb = ImageStruct.planar(batch, idx, shape, norm);
                     int n = pb.n();
                     int[] slot = pb.slots();
                     double[][] emb = new double[n][];

@@ -52,6 +52,11 @@ public final class ImageStruct {
 
     /** Converts column {@code idx} of a batch of rows for a network taking {height, width, channels}. */
     public static PlanarBatch planar(java.util.List<Row> batch, int idx, int[] shape) {
+        return planar(batch, idx, shape, null);
+    }
+
+    /** As {@link #planar(java.util.List, int, int[])}, then standardised by {@code norm} unless it is null. */
+    public static PlanarBatch planar(java.util.List<Row> batch, int idx, int[] shape, Normalization norm) {
         int len = shape[0] * shape[1] * shape[2];
         float[] x = new float[batch.size() * len];
         int[] slots = new int[batch.size()];
@@ -72,6 +77,9 @@ public final class ImageStruct {
                 x[n * len + k] = (px[k] & 0xff) / 255f;
             }
             slots[i] = n++;
+        }
+        if (norm != null) {
+            norm.apply(x, n, shape[2], shape[0] * shape[1]);
         }
         return new PlanarBatch(n, n == batch.size() ? x : java.util.Arrays.copyOf(x, n * len), slots);
     }

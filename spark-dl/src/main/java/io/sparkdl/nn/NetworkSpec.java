@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -23,6 +24,7 @@ import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.nd4j.linalg.schedule.ISchedule;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -37,7 +39,10 @@ import java.util.Map;
  * <pre>{@code
  * {"input": {"height": 28, "width": 28, "channels": 1},          (optional)
  *  "layers": [
+ *  "weightInit": "xavier",                                         (or "he"; optional, per layer "init")
  *    {"type": "conv", "filters": 20, "kernel": 5, "stride": 1, "padding": 0, "activation": "relu"},
+ *    {"type": "activation", "activation": "relu"},                 (after batchnorm: conv-BN-ReLU)
+ *    {"type": "residual", "filters": 64, "kernel": 3, "stride": 2},  (a {@link ResidualBlock})
  *    {"type": "maxpool", "kernel": 2, "stride": 2},                (also "avgpool", "globalavgpool")
  *    {"type": "batchnorm"},
  *    {"type": "dropout", "rate": 0.5},                             (fraction dropped)
@@ -60,17 +65,73 @@ public final class NetworkSpec {
                {"type": "output"}
              ]}""";
 
-    private static final Map<String, String> BUILT_IN = Map.of("lenet", LENET);
+    /**
+     * Conv-BN-ReLU stacks for 28x28 gray input, He-initialised: two 3x3 conv blocks of 32 and 64 filters
+     * at 28x28 and 14x14, each block followed by 2x2 max pooling and dropout, then a batch-normalised
+     * dense layer of 256 units and dropout 0.5.
+     */
+    public static final String BNCNN = """
+            {"input": {"height": 28, "width": 28, "channels": 1},
+             "weightInit": "he",
+             "layers": [
+               {"type": "conv", "filters": 32, "kernel": 3, "padding": 1, "activation": "identity"},
+               {"type": "batchnorm"},
+               {"type": "activation", "activation": "relu"},
+               {"type": "conv", "filters": 32, "kernel": 3, "padding": 1, "activation": "identity"},
+               {"type": "batchnorm"},
+               {"type": "activation", "activation": "relu"},
+               {"type": "maxpool", "kernel": 2, "stride": 2},
+               {"type": "dropout", "rate": 0.25},
+               {"type": "conv", "filters": 64, "kernel": 3, "padding": 1, "activation": "identity"},
+               {"type": "batchnorm"},
+               {"type": "activation", "activation": "relu"},
+               {"type": "conv", "filters": 64, "kernel": 3, "padding": 1, "activation": "identity"},
+               {"type": "batchnorm"},
+               {"type": "activation", "activation": "relu"},
+               {"type": "maxpool", "kernel": 2, "stride": 2},
+               {"type": "dropout", "rate": 0.25},
+               {"type": "dense", "units": 256, "activation": "identity"},
+               {"type": "batchnorm"},
+               {"type": "activation", "activation": "relu"},
+               {"type": "dropout", "rate": 0.5},
+               {"type": "output"}
+             ]}""";
+
+    /**
+     * A small residual network for 28x28 gray input: a 3x3 conv stem, three residual blocks that halve
+     * the resolution and double the width (32, 64, 128 filters at 14x14, 7x7, 4x4), batch normalisation
+     * after each, global average pooling and softmax. He-initialised.
+     */
+    public static final String RESNET = """
+            {"input": {"height": 28, "width": 28, "channels": 1},
+             "weightInit": "he",
+             "layers": [
+               {"type": "conv", "filters": 32, "kernel": 3, "padding": 1, "activation": "identity"},
+               {"type": "batchnorm"},
+               {"type": "activation", "activation": "relu"},
+               {"type": "residual", "filters": 32, "kernel": 3, "stride": 2},
+               {"type": "batchnorm"},
+               {"type": "residual", "filters": 64, "kernel": 3, "stride": 2},
+               {"type": "batchnorm"},
+               {"type": "residual", "filters": 128, "kernel": 3, "stride": 2},
+               {"type": "batchnorm"},
+               {"type": "globalavgpool"},
+               {"type": "output"}
+             ]}""";
+
+    private static final Map<String, String> BUILT_IN = Map.of("lenet", LENET, "bncnn", BNCNN, "resnet", RESNET);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String name;
     private final int[] defaultInput; // {h, w, c} or null
     private final List<JsonNode> layers;
+    private final WeightInit weightInit;
 
-    private NetworkSpec(String name, int[] defaultInput, List<JsonNode> layers) {
+    private NetworkSpec(String name, int[] defaultInput, List<JsonNode> layers, WeightInit weightInit) {
         this.name = name;
         this.defaultInput = defaultInput;
         this.layers = layers;
+        this.weightInit = weightInit;
     }
 
     /** Names of the built-in architectures. */
@@ -107,9 +168,18 @@ public final class NetworkSpec {
         if (ls == null || !ls.isArray() || ls.isEmpty()) {
             throw new IllegalArgumentException("arch JSON needs a non-empty array 'layers'");
         }
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!List.of("input", "layers", "weightInit").contains(f)) {
+                throw new IllegalArgumentException("arch JSON has unknown field '" + f
+                        + "'; allowed: input, layers, weightInit");
+            }
+        }
+        WeightInit init = root.has("weightInit") ? weightInit(root.get("weightInit").asText(), "weightInit")
+                : WeightInit.XAVIER;
         List<JsonNode> layers = new ArrayList<>();
         ls.forEach(layers::add);
-        NetworkSpec spec = new NetworkSpec(name, input, layers);
+        NetworkSpec spec = new NetworkSpec(name, input, layers, init);
         spec.validate();
         return spec;
     }
@@ -139,21 +209,34 @@ public final class NetworkSpec {
         }
     }
 
-    /** Training settings that go into the DL4J configuration. */
-    public record Settings(String updater, double learningRate, double momentum, double l2, long seed) {
+    /**
+     * Training settings that go into the DL4J configuration.
+     *
+     * @param weightDecay decoupled weight decay coefficient, scaled by the learning rate (0: none)
+     * @param lrSchedule  a {@link LearningRateSchedule} spec ("" for a constant rate)
+     * @param epochs      the number of epochs (cosine annealing ends there)
+     */
+    public record Settings(String updater, double learningRate, double momentum, double l2, long seed,
+                           double weightDecay, String lrSchedule, int epochs) {
+        public Settings(String updater, double learningRate, double momentum, double l2, long seed) {
+            this(updater, learningRate, momentum, l2, seed, 0.0, "", 1);
+        }
     }
 
     /** The DL4J configuration for this spec at a given input shape and class count. */
     public MultiLayerConfiguration toConfiguration(int height, int width, int channels, int numClasses,
                                                    Settings s) {
-        NeuralNetConfiguration.ListBuilder b = new NeuralNetConfiguration.Builder()
+        NeuralNetConfiguration.Builder builder = new NeuralNetConfiguration.Builder()
                 .seed(s.seed())
                 .dataType(DataType.FLOAT)
                 .updater(updater(s))
-                .weightInit(WeightInit.XAVIER)
+                .weightInit(weightInit)
                 .l2(s.l2())
-                .convolutionMode(ConvolutionMode.Truncate)
-                .list();
+                .convolutionMode(ConvolutionMode.Truncate);
+        if (s.weightDecay() > 0) {
+            builder.weightDecay(s.weightDecay());
+        }
+        NeuralNetConfiguration.ListBuilder b = builder.list();
         for (int i = 0; i < layers.size(); i++) {
             b.layer(toLayer(layers.get(i), "layers[" + i + "]", numClasses));
         }
@@ -167,6 +250,21 @@ public final class NetworkSpec {
     }
 
     public static IUpdater updater(Settings s) {
+        ISchedule lr = LearningRateSchedule.parse(s.lrSchedule(), s.learningRate(), s.epochs());
+        if (lr != null) {
+            return switch (s.updater()) {
+                case "sgd" -> new Sgd(lr);
+                case "momentum" -> {
+                    Momentum m = new Momentum(s.learningRate(), s.momentum());
+                    m.setLearningRateSchedule(lr);
+                    yield m;
+                }
+                case "nesterov" -> new Nesterovs(lr, s.momentum());
+                case "adam" -> new Adam(lr);
+                default -> throw new IllegalArgumentException("updater must be one of sgd, momentum, nesterov, adam "
+                        + "but was " + s.updater());
+            };
+        }
         return switch (s.updater()) {
             case "sgd" -> new Sgd(s.learningRate());
             case "momentum" -> new Momentum(s.learningRate(), s.momentum());
@@ -180,23 +278,38 @@ public final class NetworkSpec {
     private static Layer toLayer(JsonNode l, String where, int numClasses) {
         String type = text(l, "type", where).toLowerCase(Locale.ROOT);
         checkFields(l, where, switch (type) {
-            case "conv" -> List.of("type", "filters", "kernel", "stride", "padding", "activation");
+            case "conv" -> List.of("type", "filters", "kernel", "stride", "padding", "activation", "init");
+            case "activation" -> List.of("type", "activation");
+            case "residual" -> List.of("type", "filters", "kernel", "stride");
             case "maxpool", "avgpool" -> List.of("type", "kernel", "stride", "padding");
             case "globalavgpool", "globalmaxpool", "batchnorm" -> List.of("type");
             case "dropout" -> List.of("type", "rate");
-            case "dense" -> List.of("type", "units", "activation");
-            case "output" -> List.of("type", "activation");
+            case "dense" -> List.of("type", "units", "activation", "init");
+            case "output" -> List.of("type", "activation", "init");
             default -> throw new IllegalArgumentException(where + ".type '" + type
-                    + "' is unknown; use conv, maxpool, avgpool, globalavgpool, globalmaxpool, batchnorm, dropout, dense, output");
+                    + "' is unknown; use conv, residual, activation, maxpool, avgpool, globalavgpool, globalmaxpool, batchnorm, "
+                    + "dropout, dense, output");
         });
         return switch (type) {
             case "conv" -> {
                 int k = positive(l, "kernel", where);
                 int st = optPositive(l, "stride", where, 1);
                 int p = optNonNegative(l, "padding", where, 0);
-                yield new ConvolutionLayer.Builder(k, k).stride(st, st).padding(p, p)
+                ConvolutionLayer.Builder cb = new ConvolutionLayer.Builder(k, k).stride(st, st).padding(p, p)
                         .nOut(positive(l, "filters", where))
-                        .activation(activation(l, where, "relu")).build();
+                        .activation(activation(l, where, "relu"));
+                if (l.has("init")) {
+                    cb.weightInit(weightInit(l.get("init").asText(), where + ".init"));
+                }
+                yield cb.build();
+            }
+            case "residual" -> new ResidualBlock(positive(l, "filters", where), optPositive(l, "kernel", where, 3),
+                    optPositive(l, "stride", where, 1));
+            case "activation" -> {
+                if (!l.has("activation")) {
+                    throw new IllegalArgumentException(where + ".activation is required for an activation layer");
+                }
+                yield new ActivationLayer.Builder().activation(activation(l, where, "relu")).build();
             }
             case "maxpool", "avgpool" -> {
                 int k = optPositive(l, "kernel", where, 2);
@@ -216,17 +329,36 @@ public final class NetworkSpec {
                 // DL4J's argument is the probability of keeping an activation.
                 yield new DropoutLayer.Builder(1.0 - rate).build();
             }
-            case "dense" -> new DenseLayer.Builder().nOut(positive(l, "units", where))
-                    .activation(activation(l, where, "relu")).build();
+            case "dense" -> {
+                DenseLayer.Builder db = new DenseLayer.Builder().nOut(positive(l, "units", where))
+                        .activation(activation(l, where, "relu"));
+                if (l.has("init")) {
+                    db.weightInit(weightInit(l.get("init").asText(), where + ".init"));
+                }
+                yield db.build();
+            }
             case "output" -> {
                 Activation a = activation(l, where, "softmax");
                 if (a != Activation.SOFTMAX) {
                     throw new IllegalArgumentException(where + ".activation must be softmax for a classifier");
                 }
-                yield new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
-                        .activation(Activation.SOFTMAX).build();
+                OutputLayer.Builder ob = new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
+                        .activation(Activation.SOFTMAX);
+                if (l.has("init")) {
+                    ob.weightInit(weightInit(l.get("init").asText(), where + ".init"));
+                }
+                yield ob.build();
             }
             default -> throw new AssertionError(type);
+        };
+    }
+
+    /** xavier (Glorot, the default) or he (Kaiming, for ReLU networks). */
+    private static WeightInit weightInit(String v, String where) {
+        return switch (v.toLowerCase(Locale.ROOT)) {
+            case "xavier", "glorot" -> WeightInit.XAVIER;
+            case "he", "kaiming", "relu" -> WeightInit.RELU;
+            default -> throw new IllegalArgumentException(where + " '" + v + "' is unknown; use xavier or he");
         };
     }
 

@@ -37,7 +37,9 @@ public final class CheckpointStore {
         float[] empty = new float[0];
         HadoopFiles.writeArrays(epochDir + "/state.bin", conf, toDouble(c.params()),
                 toDouble(c.updaterState() == null ? empty : c.updaterState()),
-                toDouble(c.velocity() == null ? empty : c.velocity()), new double[]{c.epochsDone(), c.iteration()});
+                toDouble(c.velocity() == null ? empty : c.velocity()),
+                new double[]{c.epochsDone(), c.iteration(), c.bestEpoch()},
+                toDouble(c.bestParams() == null ? empty : c.bestParams()));
         ObjectNode o = JSON.createObjectNode();
         o.put("fingerprint", fingerprint);
         o.put("epochsDone", c.epochsDone());
@@ -77,8 +79,12 @@ public final class CheckpointStore {
             history.add(new EpochStats(e.get(0).asInt(), e.get(1).asDouble(), e.get(2).asDouble(),
                     e.get(3).isNull() ? Double.NaN : e.get(3).asDouble(), e.get(4).asDouble(), e.get(5).asDouble()));
         }
+        // checkpoints written before early stopping existed hold four arrays
+        int bestEpoch = a[3].length > 2 ? (int) a[3][2] : 0;
+        float[] bestParams = a.length > 4 && a[4].length > 0 ? toFloat(a[4]) : null;
         return new TrainingJob.Checkpoint((int) a[3][0], (int) a[3][1], toFloat(a[0]),
-                a[1].length == 0 ? null : toFloat(a[1]), a[2].length == 0 ? null : toFloat(a[2]), history);
+                a[1].length == 0 ? null : toFloat(a[1]), a[2].length == 0 ? null : toFloat(a[2]), history,
+                bestEpoch, bestParams);
     }
 
     private static double[] toDouble(float[] f) {

@@ -1,5 +1,8 @@
 package io.sparkdl.train;
 
+import io.sparkdl.image.Augmentation;
+import io.sparkdl.image.Normalization;
+
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -20,7 +23,7 @@ final class Evaluation {
      * @param maxPerBlockTotal at most this many images in all (spread evenly over the blocks)
      */
     static double accuracy(JavaSparkContext sc, JavaRDD<ImageBlock> blocks, String runId, Broadcast<String> conf,
-                           float[] params, int numClasses, int maxPerBlockTotal) {
+                           float[] params, int numClasses, int maxPerBlockTotal, Normalization norm) {
         int parts = blocks.getNumPartitions();
         int perBlock = maxPerBlockTotal == Integer.MAX_VALUE ? Integer.MAX_VALUE
                 : Math.max(1, maxPerBlockTotal / Math.max(1, parts));
@@ -46,7 +49,7 @@ final class Evaluation {
                         }
                         for (int s = 0; s < n; s += BATCH) {
                             int e = Math.min(n, s + BATCH);
-                            INDArray pred = net.output(b.features(pick, s, e), false).argMax(1);
+                            INDArray pred = net.output(b.features(pick, s, e, norm, Augmentation.NONE, 0), false).argMax(1);
                             for (int i = s; i < e; i++) {
                                 if (pred.getInt(i - s) == b.label(pick[i])) {
                                     correct++;

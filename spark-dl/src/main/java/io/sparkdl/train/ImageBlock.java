@@ -1,5 +1,8 @@
 package io.sparkdl.train;
 
+import io.sparkdl.image.Augmentation;
+import io.sparkdl.image.Normalization;
+
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -93,14 +96,32 @@ public final class ImageBlock implements Serializable {
 
     /** Features [to-from, C, H, W] scaled to [0,1], for images {@code order[from..to)}. */
     public INDArray features(int[] order, int from, int to) {
+        return features(order, from, to, null, Augmentation.NONE, 0);
+    }
+
+    /**
+     * Features [to-from, C, H, W] for images {@code order[from..to)}: augmented (image i drawing from
+     * {@code Augmentation.random(augmentationSeed, i)}), then standardised by {@code norm} (null: [0, 1]).
+     */
+    public INDArray features(int[] order, int from, int to, Normalization norm, Augmentation aug,
+                             long augmentationSeed) {
         int len = imageLength();
         float[] f = new float[(to - from) * len];
+        boolean augment = aug != null && !aug.isNone();
         for (int b = from; b < to; b++) {
-            int src = (order == null ? b : order[b]) * len;
+            int idx = order == null ? b : order[b];
+            int src = idx * len;
             int dst = (b - from) * len;
-            for (int k = 0; k < len; k++) {
-                f[dst + k] = (pixels[src + k] & 0xff) * INV_255;
+            if (augment) {
+                aug.apply(pixels, src, channels, height, width, f, dst, Augmentation.random(augmentationSeed, idx));
+            } else {
+                for (int k = 0; k < len; k++) {
+                    f[dst + k] = (pixels[src + k] & 0xff) * INV_255;
+                }
             }
+        }
+        if (norm != null) {
+            norm.apply(f, to - from, channels, height * width);
         }
         return Nd4j.create(f, new long[]{to - from, channels, height, width}, 'c');
     }
@@ -116,5 +137,11 @@ public final class ImageBlock implements Serializable {
 
     public DataSet dataSet(int[] order, int from, int to, int numClasses) {
         return new DataSet(features(order, from, to), oneHot(order, from, to, numClasses));
+    }
+
+    public DataSet dataSet(int[] order, int from, int to, int numClasses, Normalization norm, Augmentation aug,
+                           long augmentationSeed) {
+        return new DataSet(features(order, from, to, norm, aug, augmentationSeed),
+                oneHot(order, from, to, numClasses));
     }
 }

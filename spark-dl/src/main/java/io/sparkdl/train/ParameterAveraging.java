@@ -1,5 +1,8 @@
 package io.sparkdl.train;
 
+import io.sparkdl.image.Augmentation;
+import io.sparkdl.image.Normalization;
+
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function2;
@@ -114,6 +117,11 @@ public final class ParameterAveraging implements TrainingStrategy {
         int iteration = resume != null ? resume.iteration() : 0;
         List<EpochStats> history = new ArrayList<>(resume != null ? resume.history() : List.of());
         int firstEpoch = resume != null ? resume.epochsDone() : 0;
+        int patience = job.earlyStoppingPatience();
+        int bestEpoch = resume != null ? resume.bestEpoch() : 0;
+        float[] bestParams = resume != null && resume.bestParams() != null ? resume.bestParams().clone() : null;
+        double bestAccuracy = bestEpoch > 0 ? resume.history().get(bestEpoch - 1).validationAccuracy()
+                : Double.NEGATIVE_INFINITY;
         if (resume != null) {
             LOG.info("Resuming after epoch {} of {} (iteration {})", firstEpoch, job.epochs(), iteration);
         }
@@ -129,7 +137,7 @@ public final class ParameterAveraging implements TrainingStrategy {
                     Broadcast<float[]> bp = sc.broadcast(start);
                     Broadcast<float[]> bs = state == null ? null : sc.broadcast(state);
                     RoundWork work = new RoundWork(runId, conf, bp, bs, epoch, r, iteration, averagingFrequency,
-                            job.batchSize(), job.numClasses(), job.seed());
+                            job.batchSize(), job.numClasses(), job.seed(), job.normalization(), job.augmentation());
                     Sum sum = job.train().mapPartitionsWithIndex(work, true)
                             .treeAggregate(new Sum(), Sum::add, Sum::merge, aggregationDepth);
                     bp.destroy();
@@ -164,23 +172,40 @@ public final class ParameterAveraging implements TrainingStrategy {
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 sc.setJobDescription("spark-dl train: epoch " + (epoch + 1) + "/" + job.epochs() + ", evaluation");
                 double trainAcc = Evaluation.accuracy(sc, job.train(), runId, conf, params, job.numClasses(),
-                        job.trainAccuracySample());
+                        job.trainAccuracySample(), job.normalization());
                 double valAcc = job.validation() == null ? Double.NaN
                         : Evaluation.accuracy(sc, job.validation(), runId, conf, params, job.numClasses(),
-                        Integer.MAX_VALUE);
+                        Integer.MAX_VALUE, job.normalization());
                 EpochStats st = new EpochStats(epoch + 1, batches == 0 ? Double.NaN : lossSum / examples, trainAcc,
                         valAcc, examples / seconds, seconds);
                 history.add(st);
                 job.onEpoch().accept(st);
+                if (patience > 0 && (bestEpoch == 0 || valAcc > bestAccuracy)) {
+                    bestEpoch = epoch + 1;
+                    bestAccuracy = valAcc;
+                    bestParams = params.clone();
+                }
                 if (job.onCheckpoint() != null) {
                     job.onCheckpoint().accept(new TrainingJob.Checkpoint(epoch + 1, iteration, params, state, velocity,
-                            List.copyOf(history)));
+                            List.copyOf(history), bestEpoch, bestParams));
+                }
+                if (patience > 0 && epoch + 1 - bestEpoch >= patience && epoch + 1 < job.epochs()) {
+                    LOG.info("Early stopping after epoch {}: validation accuracy has not improved for {} epochs since "
+                            + "epoch {} ({})", epoch + 1, patience, bestEpoch, String.format("%.4f", bestAccuracy));
+                    break;
                 }
             }
         } finally {
             sc.clearJobGroup();
             sc.setJobDescription(null);
             conf.destroy();
+        }
+        if (patience > 0 && bestParams != null) {
+            if (bestEpoch < history.size()) {
+                LOG.info("Keeping the weights of epoch {} (best validation accuracy {}) instead of epoch {}",
+                        bestEpoch, String.format("%.4f", bestAccuracy), history.size());
+            }
+            return new TrainingResult(bestParams, state, Collections.unmodifiableList(history), bestEpoch);
         }
         return new TrainingResult(params, state, Collections.unmodifiableList(history));
     }
@@ -198,9 +223,14 @@ public final class ParameterAveraging implements TrainingStrategy {
         private final int batchSize;
         private final int numClasses;
         private final long seed;
+        private final Normalization normalization;
+        private final Augmentation augmentation;
 
         RoundWork(String runId, Broadcast<String> conf, Broadcast<float[]> params, Broadcast<float[]> state,
-                  int epoch, int round, int iteration, int frequency, int batchSize, int numClasses, long seed) {
+                  int epoch, int round, int iteration, int frequency, int batchSize, int numClasses, long seed,
+                  Normalization normalization, Augmentation augmentation) {
+            this.normalization = normalization;
+            this.augmentation = augmentation;
             this.runId = runId;
             this.conf = conf;
             this.params = params;
@@ -225,6 +255,8 @@ public final class ParameterAveraging implements TrainingStrategy {
                 }
                 int end = Math.min(block.size(), start + frequency * batchSize);
                 int[] order = ImageBlock.epochOrder(seed, epoch, partition, block.size());
+                // fresh draws each epoch, the same on a re-run task
+                long augmentationSeed = (seed * 31 + epoch) * 1_000_003L + partition;
                 MultiLayerNetwork net = NetworkPool.borrow(runId, conf.value());
                 try {
                     net.setParams(Nd4j.createFromArray(params.value()).reshape(1, params.value().length));
@@ -242,7 +274,7 @@ public final class ParameterAveraging implements TrainingStrategy {
                     int nb = 0;
                     for (int s = start; s < end; s += batchSize) {
                         int e = Math.min(end, s + batchSize);
-                        net.fit(block.dataSet(order, s, e, numClasses));
+                        net.fit(block.dataSet(order, s, e, numClasses, normalization, augmentation, augmentationSeed));
                         loss += net.score() * (e - s);
                         nb++;
                     }

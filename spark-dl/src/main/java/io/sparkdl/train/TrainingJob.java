@@ -1,5 +1,8 @@
 package io.sparkdl.train;
 
+import io.sparkdl.image.Augmentation;
+import io.sparkdl.image.Normalization;
+
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 
@@ -14,11 +17,36 @@ import java.util.function.Consumer;
  * @param onEpoch      called on the driver after each epoch (logging, history)
  * @param resume       where an interrupted run left off (null: start at epoch 1)
  * @param onCheckpoint called on the driver after each epoch with everything needed to resume (may be null)
+ * @param normalization per-channel standardisation of every image the network sees (null: pixels / 255)
+ * @param augmentation  random augmentation of training images, drawn afresh each epoch from
+ *                      (seed, epoch, partition, image); never applied to validation images
+ * @param earlyStoppingPatience with a validation set: stop after this many epochs without a better
+ *                      validation accuracy and return the best epoch's weights; 0: train every epoch, keep the last
  */
 public record TrainingJob(JavaSparkContext sc, String configurationJson, float[] initialParams,
                           float[] updaterState, JavaRDD<ImageBlock> train, JavaRDD<ImageBlock> validation,
                           int numClasses, int epochs, int batchSize, long seed, int trainAccuracySample,
-                          Consumer<EpochStats> onEpoch, Checkpoint resume, Consumer<Checkpoint> onCheckpoint) {
+                          Consumer<EpochStats> onEpoch, Checkpoint resume, Consumer<Checkpoint> onCheckpoint,
+                          Normalization normalization, Augmentation augmentation, int earlyStoppingPatience) {
+
+    public TrainingJob {
+        augmentation = augmentation == null ? Augmentation.NONE : augmentation;
+        if (earlyStoppingPatience < 0) {
+            throw new IllegalArgumentException("earlyStoppingPatience must be >= 0 but was " + earlyStoppingPatience);
+        }
+        if (earlyStoppingPatience > 0 && validation == null) {
+            throw new IllegalArgumentException("early stopping (patience " + earlyStoppingPatience
+                    + ") needs a validation set: set validationFraction or validationIndicatorCol");
+        }
+    }
+
+    public TrainingJob(JavaSparkContext sc, String configurationJson, float[] initialParams, float[] updaterState,
+                       JavaRDD<ImageBlock> train, JavaRDD<ImageBlock> validation, int numClasses, int epochs,
+                       int batchSize, long seed, int trainAccuracySample, Consumer<EpochStats> onEpoch,
+                       Checkpoint resume, Consumer<Checkpoint> onCheckpoint) {
+        this(sc, configurationJson, initialParams, updaterState, train, validation, numClasses, epochs, batchSize,
+                seed, trainAccuracySample, onEpoch, resume, onCheckpoint, null, Augmentation.NONE, 0);
+    }
 
     public TrainingJob(JavaSparkContext sc, String configurationJson, float[] initialParams, float[] updaterState,
                        JavaRDD<ImageBlock> train, JavaRDD<ImageBlock> validation, int numClasses, int epochs,
@@ -32,6 +60,10 @@ public record TrainingJob(JavaSparkContext sc, String configurationJson, float[]
      * momentum velocity (null when unused), the global iteration count and the history so far.
      */
     public record Checkpoint(int epochsDone, int iteration, float[] params, float[] updaterState, float[] velocity,
-                             List<EpochStats> history) {
+                             List<EpochStats> history, int bestEpoch, float[] bestParams) {
+        public Checkpoint(int epochsDone, int iteration, float[] params, float[] updaterState, float[] velocity,
+                          List<EpochStats> history) {
+            this(epochsDone, iteration, params, updaterState, velocity, history, 0, null);
+        }
     }
 }

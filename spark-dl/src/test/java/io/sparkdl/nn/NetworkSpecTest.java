@@ -56,6 +56,94 @@ class NetworkSpecTest {
     }
 
     @Test
+    void bncnnAndResnetSurviveJsonAndModelSerializer(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        for (String arch : new String[]{"bncnn", "resnet"}) {
+            MultiLayerConfiguration conf = NetworkSpec.parse(arch).toConfiguration(28, 28, 1, 10, ADAM);
+            MultiLayerNetwork net = new MultiLayerNetwork(conf);
+            net.init();
+            var x = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 4, 1, 28, 28);
+            net.fit(x, Nd4j.eye(4).getColumns(0, 1, 2, 3, 0, 1, 2, 3, 0, 1).castTo(
+                    org.nd4j.linalg.api.buffer.DataType.FLOAT));
+            var expected = net.output(x, false);
+            // executors rebuild networks from the configuration JSON and copy the weights in
+            MultiLayerNetwork copy = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.toJson()));
+            copy.init();
+            copy.setParams(net.params().dup());
+            assertEquals(0, expected.sub(copy.output(x, false)).amaxNumber().doubleValue(), 1e-5, arch);
+            java.io.File f = tmp.resolve(arch + ".zip").toFile();
+            org.deeplearning4j.util.ModelSerializer.writeModel(net, f, true);
+            MultiLayerNetwork back = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(f, true);
+            assertEquals(0, expected.sub(back.output(x, false)).amaxNumber().doubleValue(), 1e-5, arch);
+        }
+    }
+
+    @Test
+    void residualBlockAddsItsInput() {
+        // a block whose convolutions are zero is relu(x) (identity shortcut) for non-negative input
+        MultiLayerConfiguration conf = NetworkSpec.parse("""
+                {"layers": [{"type": "residual", "filters": 2, "kernel": 3},
+                            {"type": "globalavgpool"}, {"type": "output"}]}""")
+                .toConfiguration(5, 5, 2, 2, ADAM);
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        net.getLayer(0).params().assign(0);
+        var x = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 3, 2, 5, 5);
+        var acts = net.feedForward(x, false);
+        assertEquals(0, acts.get(1).sub(x).amaxNumber().doubleValue(), 1e-6);
+        // a stride-2 block with a new width has a 1x1 projection and halves the resolution (rounded up)
+        MultiLayerNetwork down = new MultiLayerNetwork(NetworkSpec.parse("""
+                {"layers": [{"type": "residual", "filters": 4, "kernel": 3, "stride": 2}, {"type": "output"}]}""")
+                .toConfiguration(7, 7, 2, 3, ADAM));
+        down.init();
+        assertEquals(3 * 3 * 2 * 4 + 4 + 3 * 3 * 4 * 4 + 4 + 2 * 4 + (4 * 4 * 4) * 3 + 3, down.numParams());
+    }
+
+    @Test
+    void heInitAndWeightDecayReachTheConfiguration() {
+        MultiLayerConfiguration conf = NetworkSpec.parse("bncnn").toConfiguration(28, 28, 1, 10,
+                new NetworkSpec.Settings("adam", 1e-3, 0.9, 0, 1, 5e-4, "", 1));
+        var conv = (org.deeplearning4j.nn.conf.layers.ConvolutionLayer) conf.getConf(0).getLayer();
+        assertEquals(new org.deeplearning4j.nn.weights.WeightInitRelu(), conv.getWeightInitFn());
+        assertTrue(conv.getRegularization().stream()
+                .anyMatch(r -> r instanceof org.nd4j.linalg.learning.regularization.WeightDecay w
+                        && Math.abs(w.getCoeff().valueAt(0, 0) - 5e-4) < 1e-12), conv.getRegularization().toString());
+        var lenetConv = (org.deeplearning4j.nn.conf.layers.ConvolutionLayer) NetworkSpec.parse("lenet")
+                .toConfiguration(28, 28, 1, 10, ADAM).getConf(0).getLayer();
+        assertEquals(new org.deeplearning4j.nn.weights.WeightInitXavier(), lenetConv.getWeightInitFn());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NetworkSpec.parse(
+                "{\"weightInit\": \"lecun\", \"layers\": [{\"type\": \"output\"}]}")).getMessage()
+                .contains("weightInit 'lecun' is unknown"));
+    }
+
+    @Test
+    void learningRateSchedulesFollowTheirFormulas() {
+        var step = LearningRateSchedule.parse("step:3:0.5", 0.1, 10);
+        assertEquals(0.1, step.valueAt(0, 2), 1e-12);
+        assertEquals(0.05, step.valueAt(0, 3), 1e-12);
+        assertEquals(0.025, step.valueAt(0, 6), 1e-12);
+        var exp = LearningRateSchedule.parse("exp:0.9", 0.1, 10);
+        assertEquals(0.1 * 0.9 * 0.9, exp.valueAt(0, 2), 1e-12);
+        var cos = LearningRateSchedule.parse("cosine", 0.1, 10);
+        assertEquals(0.1, cos.valueAt(0, 0), 1e-12);
+        assertEquals(0.05, cos.valueAt(0, 5), 1e-12);
+        assertEquals(0.1 * 0.5 * (1 + Math.cos(Math.PI * 0.9)), cos.valueAt(0, 9), 1e-12);
+        assertEquals(0.01, LearningRateSchedule.parse("cosine:0.1", 0.1, 4).valueAt(0, 4), 1e-12);
+        assertEquals(null, LearningRateSchedule.parse("constant", 0.1, 10));
+        for (String bad : new String[]{"step:0:0.5", "step:2", "exp:-1", "cosine:1.5", "linear", "exp:x"}) {
+            assertThrows(IllegalArgumentException.class, () -> LearningRateSchedule.validate(bad), bad);
+        }
+        // the schedule reaches the updater and survives the JSON the executors rebuild networks from
+        for (String u : new String[]{"sgd", "momentum", "nesterov", "adam"}) {
+            MultiLayerConfiguration conf = NetworkSpec.parse("lenet").toConfiguration(28, 28, 1, 10,
+                    new NetworkSpec.Settings(u, 0.1, 0.9, 0, 1, 0, "cosine", 10));
+            var back = MultiLayerConfiguration.fromJson(conf.toJson());
+            var upd = ((org.deeplearning4j.nn.conf.layers.BaseLayer) back.getConf(0).getLayer()).getIUpdater();
+            assertEquals(0.05, upd.getLearningRate(0, 5), 1e-9, u);
+        }
+    }
+
+    @Test
     void momentumIsHeavyBall() {
         Momentum m = new Momentum(0.1, 0.5);
         var view = Nd4j.zeros(1, 2);

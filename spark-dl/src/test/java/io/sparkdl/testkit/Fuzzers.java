@@ -10,7 +10,10 @@ import io.sparkdl.ensemble.EnsembleClassifier;
 import io.sparkdl.ensemble.EnsembleClassifierModel;
 import io.sparkdl.ensemble.ProbabilityAverager;
 import io.sparkdl.features.CnnFeaturizer;
+import io.sparkdl.image.ImageAugmenter;
 import io.sparkdl.image.ImageDecoder;
+import io.sparkdl.image.ImageNormalizer;
+import io.sparkdl.image.ImageNormalizerModel;
 import io.sparkdl.image.ImageSources;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.sql.Dataset;
@@ -28,7 +31,7 @@ public final class Fuzzers {
 
     public static List<StageFuzzer> all() {
         return List.of(imageDecoder(), cnnClassifier(), imagePca(), imageKMeans(), cnnFeaturizer(),
-                probabilityAverager(), ensemble());
+                probabilityAverager(), ensemble(), imageNormalizer(), imageAugmenter());
     }
 
     private static CnnClassifierModel tinyModel;
@@ -73,6 +76,23 @@ public final class Fuzzers {
             public PipelineStage stage() {
                 return new ImagePCA().setInputCol("image").setOutputCol("scores").setK(4).setOversampling(6)
                         .setPowerIterations(3).setSeed(5).setWhitening(true);
+            }
+        };
+    }
+
+    static StageFuzzer imageNormalizer() {
+        return new Simple(List.of(ImageNormalizer.class, ImageNormalizerModel.class), "z") {
+            public PipelineStage stage() {
+                return new ImageNormalizer().setInputCol("image").setOutputCol("z").setChannels(3);
+            }
+        };
+    }
+
+    static StageFuzzer imageAugmenter() {
+        return new Simple(List.of(ImageAugmenter.class), "aug") {
+            public PipelineStage stage() {
+                return new ImageAugmenter().setOutputCol("aug").setRotate(15).setTranslate(0.1).setFlip("horizontal")
+                        .setShear(5).setStretch(0.1).setRescale(0.1).setBrightness(0.1).setContrast(0.2).setSeed(11);
             }
         };
     }
@@ -185,7 +205,9 @@ public final class Fuzzers {
             }
 
             public Dataset<Row> data(SparkSession spark) {
-                return smallDecoded(spark, 8);
+                // normalised: the model must keep its normalisation through save/load
+                Dataset<Row> d = smallDecoded(spark, 8);
+                return new ImageNormalizer().fit(d).transform(d);
             }
 
             public List<String> outputColumns() {

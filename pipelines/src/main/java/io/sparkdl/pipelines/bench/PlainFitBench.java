@@ -16,7 +16,7 @@ import java.util.Random;
  * same network configuration spark-dl builds, minibatches made from the IDX files in memory (so no
  * Spark, no decoding). Prints one line: {@code plain-fit images_per_second=... test_accuracy=...}.
  *
- * <p>Args: DATA_DIR EPOCHS BATCH LEARNING_RATE SEED [TRAIN_LIMIT]
+ * <p>Args: DATA_DIR EPOCHS BATCH LEARNING_RATE SEED [TRAIN_LIMIT [ARCH]]
  */
 public final class PlainFitBench {
     private PlainFitBench() {
@@ -34,7 +34,7 @@ public final class PlainFitBench {
         Idx.Images test = Idx.readImages(new File(dir, "t10k-images-idx3-ubyte.gz"));
         byte[] testLabels = Idx.readLabels(new File(dir, "t10k-labels-idx1-ubyte.gz"));
 
-        MultiLayerNetwork net = new MultiLayerNetwork(NetworkSpec.parse("lenet").toConfiguration(28, 28, 1, 10,
+        MultiLayerNetwork net = new MultiLayerNetwork(NetworkSpec.parse(args.length > 6 ? args[6] : "lenet").toConfiguration(28, 28, 1, 10,
                 new NetworkSpec.Settings("adam", lr, 0.9, 0.0, seed)));
         net.init();
         int n = args.length > 5 ? Math.min(train.pixels().length, Integer.parseInt(args[5])) : train.pixels().length;

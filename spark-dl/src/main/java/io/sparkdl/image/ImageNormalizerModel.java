@@ -1,0 +1,172 @@
+package io.sparkdl.image;
+
+import io.sparkdl.io.HadoopFiles;
+import io.sparkdl.io.SparkMLInternals;
+import io.sparkdl.param.SharedParams;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.udf;
+
+/**
+ * Per-channel mean and standard deviation fitted by {@link ImageNormalizer}. {@code transform} marks the
+ * image column with them (column metadata read by {@link io.sparkdl.classification.CnnClassifier}; the
+ * pixels are untouched) and, with {@code outputCol} set, adds the standardised pixels as a vector
+ * (channel-planar, each image at its own size, null for a null or undecodable image).
+ */
+public class ImageNormalizerModel extends Model<ImageNormalizerModel> implements MLWritable {
+    private final String uid;
+    private final Normalization normalization;
+    private final Param<String> inputCol;
+    private final Param<String> outputCol;
+    private final IntParam channels;
+
+    public ImageNormalizerModel(String uid, Normalization normalization) {
+        this.uid = uid;
+        this.normalization = normalization;
+        inputCol = SharedParams.column(this, "inputCol", "Image struct column.");
+        outputCol = new Param<>(this, "outputCol", "Optional vector column for the standardised pixels "
+                + "(channel-planar); empty: the image column only carries the normalisation in its metadata.");
+        channels = new IntParam(this, "channels", "Channels the statistics were fitted on (1 or 3; 0 before fit).",
+                SharedParams.<Object>validator(v -> (Integer) v == 0 || (Integer) v == 1 || (Integer) v == 3));
+        setDefault(inputCol, "image");
+        setDefault(outputCol, "");
+        setDefault(channels, 0);
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    public Param<String> inputCol() { return inputCol; }
+    public Param<String> outputCol() { return outputCol; }
+    public IntParam channels() { return channels; }
+    public String getInputCol() { return $(inputCol); }
+    public String getOutputCol() { return $(outputCol); }
+    public ImageNormalizerModel setInputCol(String v) { set(inputCol, v); return this; }
+    public ImageNormalizerModel setOutputCol(String v) { set(outputCol, v); return this; }
+
+    /** The fitted per-channel statistics. */
+    public Normalization normalization() {
+        return normalization;
+    }
+
+    static StructType outputSchema(StructType schema, String in, String out) {
+        StructField f = SharedParams.requireColumn(schema, in, "Input");
+        if (!ImageStruct.isImageStruct(f.dataType())) {
+            throw new IllegalArgumentException("Column " + in
+                    + " must be of type image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
+        }
+        if (out.isEmpty()) {
+            return schema;
+        }
+        SharedParams.requireAbsent(schema, out, "Output");
+        return schema.add(out, SQLDataTypes.VectorType(), true);
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        StructType out = outputSchema(schema, getInputCol(), getOutputCol());
+        StructField[] fields = out.fields().clone();
+        int i = out.fieldIndex(getInputCol());
+        StructField f = fields[i];
+        fields[i] = new StructField(f.name(), f.dataType(), f.nullable(),
+                ImageMetadata.withNormalization(f.metadata(), normalization));
+        return new StructType(fields);
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        StructType schema = transformSchema(dataset.schema());
+        String in = getInputCol();
+        Dataset<Row> df = dataset.toDF();
+        if (!getOutputCol().isEmpty()) {
+            Normalization n = normalization;
+            int c = n.channels();
+            UserDefinedFunction f = udf((UDF1<Row, Vector>) r -> {
+                if (r == null) {
+                    return null;
+                }
+                ImageCodec.Pixels px;
+                try {
+                    px = ImageStruct.pixels(r);
+                } catch (ImageCodec.DecodeException e) {
+                    return null;
+                }
+                int hw = px.height() * px.width();
+                byte[] planar = ImageCodec.toPlanar(px, c, px.height(), px.width());
+                float[] x = new float[planar.length];
+                for (int k = 0; k < x.length; k++) {
+                    x[k] = (planar[k] & 0xff) / 255f;
+                }
+                n.apply(x, 1, c, hw);
+                double[] d = new double[x.length];
+                for (int k = 0; k < d.length; k++) {
+                    d[k] = x[k];
+                }
+                return Vectors.dense(d);
+            }, SQLDataTypes.VectorType());
+            df = df.withColumn(getOutputCol(), f.apply(col(in)));
+        }
+        Column tagged = col(in).as(in, schema.apply(in).metadata());
+        return df.withColumn(in, tagged);
+    }
+
+    @Override
+    public ImageNormalizerModel copy(ParamMap extra) {
+        return copyValues(new ImageNormalizerModel(uid, normalization), extra).setParent(parent());
+    }
+
+    // ---- persistence: metadata/ (params), data/normalization.bin (mean, std)
+
+    @Override
+    public MLWriter write() {
+        return new MLWriter() {
+            @Override
+            public void saveImpl(String path) {
+                SparkSession spark = sparkSession();
+                SparkMLInternals.saveMetadata(ImageNormalizerModel.this, path, spark.sparkContext());
+                HadoopFiles.writeArrays(path + "/data/normalization.bin", spark.sparkContext().hadoopConfiguration(),
+                        normalization.mean(), normalization.std());
+            }
+        };
+    }
+
+    public static MLReader<ImageNormalizerModel> read() {
+        return new MLReader<>() {
+            @Override
+            public ImageNormalizerModel load(String path) {
+                SparkSession spark = sparkSession();
+                SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
+                        ImageNormalizerModel.class);
+                double[][] a = HadoopFiles.readArrays(path + "/data/normalization.bin",
+                        spark.sparkContext().hadoopConfiguration());
+                ImageNormalizerModel m = new ImageNormalizerModel(meta.uid(), new Normalization(a[0], a[1]));
+                meta.applyParams(m);
+                return m;
+            }
+        };
+    }
+
+    public static ImageNormalizerModel load(String path) {
+        return read().load(path);
+    }
+}
