@@ -60,7 +60,8 @@ public final class SparkDl {
                         [--normalize] [--augment rotate=10,translate=0.1,flip=horizontal,...]
                         [--image-size HxW] [--channels 1|3] [--workers N] [--averaging-frequency N]
                         [--block-momentum X] [--validation-fraction F] [--early-stopping PATIENCE]
-                        [--initial-model DIR] [--freeze-layers N] [--seed N] [--ensemble K]
+                        [--initial-model DIR [--freeze-layers N] [--initial-classes replace|keep]]
+                        [--seed N] [--ensemble K]
                         [--combine mean|vote|weighted] [--master URL] [--metrics-json FILE]
                         [--report-dir DIR] [--fail-on-bad-files]
               explain   --model DIR --image FILE --out PNG [--class NAME]
@@ -86,7 +87,8 @@ public final class SparkDl {
     private static final Set<String> TRAIN_OPTIONS = union(EVALUATE_OPTIONS, Set.of("arch", "epochs", "batch-size",
             "learning-rate", "updater", "image-size", "channels", "workers", "averaging-frequency",
             "block-momentum", "validation-fraction", "seed", "ensemble", "combine", "lr-schedule", "momentum",
-            "weight-decay", "normalize", "augment", "early-stopping", "initial-model", "freeze-layers"));
+            "weight-decay", "normalize", "augment", "early-stopping", "initial-model", "freeze-layers",
+            "initial-classes"));
 
     private SparkDl() {
     }
@@ -214,6 +216,14 @@ public final class SparkDl {
         cnn.setEarlyStoppingPatience(patience);
         if (a.has("initial-model")) {
             cnn.setInitialModel(existingDir(a.get("initial-model", null), "--initial-model"));
+            // on the command line the training data names the classes the new model predicts
+            String classes = a.get("initial-classes", "replace");
+            if (!List.of("keep", "replace").contains(classes)) {
+                throw new CliArgs.UsageException("--initial-classes must be keep or replace but was " + classes);
+            }
+            cnn.setInitialClasses(classes);
+        } else if (a.has("initial-classes")) {
+            throw new CliArgs.UsageException("--initial-classes needs --initial-model");
         }
         int freeze = a.getInt("freeze-layers", 0, 0);
         if (freeze > 0 && !a.has("initial-model")) {

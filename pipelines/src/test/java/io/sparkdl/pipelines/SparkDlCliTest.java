@@ -261,6 +261,71 @@ class SparkDlCliTest {
     }
 
     @Test
+    void trainsWithTheQualityOptionsThenFineTunesAndExplains() throws Exception {
+        Path data = tmp.resolve("quality");
+        for (String c : new String[]{"sandal", "trouser", "bag"}) {
+            copyClass(c, data, 40);
+        }
+        Path m = tmp.resolve("quality-model");
+        Path metrics = tmp.resolve("quality.json");
+        assertEquals(0, SparkDl.run(new String[]{"train", "--data", data.toString(), "--model", m.toString(),
+                "--arch", "bncnn", "--epochs", "3", "--normalize", "--augment", "rotate=10,translate=0.1,flip=horizontal",
+                "--lr-schedule", "step:1:0.5", "--weight-decay", "1e-4", "--validation-fraction", "0.25",
+                "--early-stopping", "1", "--updater", "nesterov", "--momentum", "0.8", "--learning-rate", "0.02",
+                "--master", "local[2]", "--metrics-json", metrics.toString()}));
+        // evaluate needs no normalisation flag: the model keeps its own
+        io.sparkdl.classification.CnnClassifierModel saved = loadModel(m);
+        assertTrue(saved.normalization() != null);
+        Path eval = tmp.resolve("quality-eval.json");
+        assertEquals(0, SparkDl.run(new String[]{"evaluate", "--data", data.toString(), "--model", m.toString(),
+                "--master", "local[2]", "--metrics-json", eval.toString()}));
+        assertTrue(JSON.readTree(eval.toFile()).get("accuracy").asDouble() > 0.5,
+                "sandal, trouser, bag: " + JSON.readTree(eval.toFile()).get("accuracy"));
+
+        // fine-tune the LeNet trained in @BeforeAll on two new classes with its conv layers frozen
+        Path two = tmp.resolve("quality-two");
+        copyClass("sneaker", two, 30);
+        copyClass("shirt", two, 30);
+        Path tuned = tmp.resolve("tuned-model");
+        assertEquals(0, SparkDl.run(new String[]{"train", "--data", two.toString(), "--model", tuned.toString(),
+                "--initial-model", model.toString(), "--freeze-layers", "4", "--epochs", "1",
+                "--validation-fraction", "0", "--master", "local[2]"}));
+        io.sparkdl.classification.CnnClassifierModel t = loadModel(tuned);
+        assertEquals(List.of("shirt", "sneaker"), List.of(t.labels()), "a new output layer for the new label set");
+        io.sparkdl.classification.CnnClassifierModel base = loadModel(model);
+        assertTrue(java.util.Arrays.equals(base.network().getLayer(0).params().toFloatVector(),
+                t.network().getLayer(0).params().toFloatVector()), "the first conv layer stayed frozen");
+
+        Path png = tmp.resolve("explain/sal.png");
+        File image = new File(data.toFile(), "sandal").listFiles()[0];
+        assertEquals(0, SparkDl.run(new String[]{"explain", "--model", m.toString(), "--image", image.toString(),
+                "--out", png.toString(), "--class", "sandal"}));
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        assertTrue(img.getWidth() > 3 * 28 && img.getHeight() > 28, img.getWidth() + "x" + img.getHeight());
+        java.util.Set<Integer> colours = new java.util.HashSet<>();
+        for (int y = 0; y < img.getHeight(); y += 3) {
+            for (int x = img.getWidth() / 3; x < 2 * img.getWidth() / 3; x += 3) {
+                colours.add(img.getRGB(x, y));
+            }
+        }
+        assertTrue(colours.size() > 10, "the heat map is not blank: " + colours.size() + " colours");
+        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"explain", "--model",
+                m.toString(), "--image", image.toString(), "--out", png.toString(), "--class", "giraffe"}))
+                .getMessage().contains("giraffe"));
+        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"explain", "--model",
+                m.toString(), "--image", tmp.resolve("none.png").toString(), "--out", png.toString()}))
+                .getMessage().contains("--image"));
+        for (String[] bad : new String[][]{{"--augment", "spin=3"}, {"--lr-schedule", "linear"},
+                {"--early-stopping", "2", "--validation-fraction", "0"}, {"--freeze-layers", "2"},
+                {"--momentum", "1.5"}}) {
+            String[] args = new String[5 + bad.length];
+            System.arraycopy(new String[]{"train", "--data", data.toString(), "--model", "x"}, 0, args, 0, 5);
+            System.arraycopy(bad, 0, args, 5, bad.length);
+            assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(args), String.join(" ", bad));
+        }
+    }
+
+    @Test
     void usageErrorsAreOneClearLine() throws Exception {
         assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
                 data(), "--model", "x", "--epohcs", "3"})).getMessage().contains("unknown option --epohcs"));
@@ -281,6 +346,16 @@ class SparkDlCliTest {
         Exception one = assertThrows(Exception.class, () -> SparkDl.run(new String[]{"train", "--data",
                 single.toString(), "--model", tmp.resolve("m3").toString(), "--master", "local[1]"}));
         assertTrue(chain(one).contains("at least 2 classes"), chain(one));
+    }
+
+    /** Loads a model the CLI saved (each command stops its own Spark, so a local one is started here). */
+    static io.sparkdl.classification.CnnClassifierModel loadModel(Path dir) {
+        SparkSession spark = SparkSession.builder().master("local[1]").appName("load").getOrCreate();
+        try {
+            return io.sparkdl.classification.CnnClassifierModel.load(dir.toString());
+        } finally {
+            spark.stop();
+        }
     }
 
     static void copyClass(String label, Path to, int n) throws Exception {

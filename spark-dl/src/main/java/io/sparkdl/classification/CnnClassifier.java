@@ -98,6 +98,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     private final DoubleParam weightDecay;
     private final IntParam earlyStoppingPatience;
     private final Param<String> augmentation;
+    private final Param<String> initialClasses;
 
     public CnnClassifier() {
         this(Identifiable$.MODULE$.randomUID("cnn"));
@@ -188,6 +189,12 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                         return false;
                     }
                 }));
+        initialClasses = SharedParams.choice(this, "initialClasses", "With initialModel: 'keep' gives the model "
+                + "the initial model's classes plus any new ones in the data (retraining: a model never forgets a "
+                + "class); 'replace' gives it the data's classes only (transfer learning to a new label set: a new "
+                + "output layer, with the initial model's weights for classes it shares with the data).",
+                "keep", "replace");
+        setDefault(initialClasses, "keep");
         setDefault(lrSchedule, "constant");
         setDefault(weightDecay, 0.0);
         setDefault(earlyStoppingPatience, 0);
@@ -309,6 +316,9 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public CnnClassifier setValidationFraction(double v) { set(validationFraction, v); return this; }
     public CnnClassifier setTrainAccuracySample(int v) { set(trainAccuracySample, v); return this; }
     public CnnClassifier setValidationIndicatorCol(String v) { set(validationIndicatorCol, v); return this; }
+    public Param<String> initialClasses() { return initialClasses; }
+    public String getInitialClasses() { return $(initialClasses); }
+    public CnnClassifier setInitialClasses(String v) { set(initialClasses, v); return this; }
     public Param<String> lrSchedule() { return lrSchedule; }
     public DoubleParam weightDecay() { return weightDecay; }
     public IntParam earlyStoppingPatience() { return earlyStoppingPatience; }
@@ -372,7 +382,11 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         if (!getInitialModel().isEmpty()) {
             initial = CnnClassifierModel.load(getInitialModel());
             String[] dataLabels = labels;
-            labels = WarmStart.labels(initial.labels(), dataLabels);
+            labels = getInitialClasses().equals("keep") ? WarmStart.labels(initial.labels(), dataLabels) : dataLabels;
+            if (!Arrays.equals(labels, initial.labels()) && getInitialClasses().equals("replace")) {
+                LOG.info("CnnClassifier {}: a new output layer for the data's classes {} (the initial model's: {})",
+                        uid, Arrays.asList(labels), Arrays.asList(initial.labels()));
+            }
             if (labels.length > initial.labels().length) {
                 List<String> known = Arrays.asList(initial.labels());
                 LOG.info("CnnClassifier {}: classes new to the initial model widen its output layer: {}", uid,
