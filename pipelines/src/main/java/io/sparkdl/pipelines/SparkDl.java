@@ -83,8 +83,8 @@ public final class SparkDl {
             """;
 
     private static final Set<String> COMMON = Set.of("data", "model", "master", "metrics-json");
-    private static final Set<String> EVALUATE_OPTIONS = union(COMMON, Set.of("report-dir"));
-    private static final Set<String> TRAIN_OPTIONS = union(EVALUATE_OPTIONS, Set.of("arch", "epochs", "batch-size",
+    static final Set<String> EVALUATE_OPTIONS = union(COMMON, Set.of("report-dir"));
+    static final Set<String> TRAIN_OPTIONS = union(EVALUATE_OPTIONS, Set.of("arch", "epochs", "batch-size",
             "learning-rate", "updater", "image-size", "channels", "workers", "averaging-frequency",
             "block-momentum", "validation-fraction", "seed", "ensemble", "combine", "lr-schedule", "momentum",
             "weight-decay", "normalize", "augment", "early-stopping", "initial-model", "freeze-layers",

@@ -147,6 +147,19 @@ class SparkDlCliTest {
                 () -> SparkDl.run(new String[]{"run", new File("fashion-lenet-small.json").getAbsolutePath(),
                         "--epochz", "1"}));
         assertTrue(e.getMessage().contains("--epochz"), e.getMessage());
+
+        // the training-quality fields become options of the train step
+        List<String> bn = List.of(PipelineDefinition.steps(new File("fashion-bncnn.json").getAbsolutePath(),
+                new String[0], SparkDl.TRAIN_OPTIONS, SparkDl.EVALUATE_OPTIONS).get(0));
+        for (String[] kv : new String[][]{{"--arch", "bncnn"}, {"--augment", "translate=0.08,rotate=8,flip=horizontal"},
+                {"--lr-schedule", "cosine"}, {"--early-stopping", "4"}}) {
+            assertEquals(kv[1], bn.get(bn.indexOf(kv[0]) + 1), String.join(" ", bn));
+        }
+        assertTrue(bn.contains("--normalize"), String.join(" ", bn));
+        Files.writeString(f, Files.readString(new File("fashion-bncnn.json").toPath())
+                .replace("\"normalize\": true", "\"normalize\": false"));
+        assertTrue(!List.of(PipelineDefinition.steps(f.toString(), new String[0], SparkDl.TRAIN_OPTIONS,
+                SparkDl.EVALUATE_OPTIONS).get(0)).contains("--normalize"));
     }
 
     @Test

@@ -125,6 +125,7 @@ public class ImageNormalizer extends Estimator<ImageNormalizerModel> implements 
         }
         ImageNormalizerModel m = new ImageNormalizerModel(uid, new Normalization(mean, std));
         copyValues(m, ParamMap.empty());
+        m.set(m.channels(), nc);
         m.setParent(this);
         return m;
     }

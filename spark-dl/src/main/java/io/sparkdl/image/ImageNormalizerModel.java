@@ -44,7 +44,7 @@ public class ImageNormalizerModel extends Model<ImageNormalizerModel> implements
         inputCol = SharedParams.column(this, "inputCol", "Image struct column.");
         outputCol = new Param<>(this, "outputCol", "Optional vector column for the standardised pixels "
                 + "(channel-planar); empty: the image column only carries the normalisation in its metadata.");
-        channels = new IntParam(this, "channels", "Channels the statistics were fitted on (1 or 3; 0 before fit).",
+        channels = new IntParam(this, "channels", "Channels the statistics were fitted on (1 or 3).",
                 SharedParams.<Object>validator(v -> (Integer) v == 0 || (Integer) v == 1 || (Integer) v == 3));
         setDefault(inputCol, "image");
         setDefault(outputCol, "");
