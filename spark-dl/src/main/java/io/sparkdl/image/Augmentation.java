@@ -12,7 +12,8 @@ import java.util.SplittableRandom;
  * the command line's {@code --augment} takes:
  * <ul>
  *   <li>{@code rotate=DEG}: rotation by an angle in [-DEG, DEG] degrees about the centre;</li>
- *   <li>{@code translate=F}: shift by up to F of the width and, independently, of the height;</li>
+ *   <li>{@code translate=F}: shift by up to F of the width and, independently, of the height, rounded to
+ *       whole pixels (with no other geometric setting the image is shifted exactly, not resampled);</li>
  *   <li>{@code rescale=F}: zoom by a factor in [1-F, 1+F], the same along both axes;</li>
  *   <li>{@code stretch=F}: zoom the two axes by independent factors in [1-F, 1+F];</li>
  *   <li>{@code shear=DEG}: horizontal shear by an angle in [-DEG, DEG] degrees;</li>
@@ -159,8 +160,10 @@ public final class Augmentation implements Serializable {
             double zoom = 1 + draw(rnd, rescale);
             double sx = zoom * (1 + draw(rnd, stretch));
             double sy = zoom * (1 + draw(rnd, stretch));
-            double tx = draw(rnd, translate) * w;
-            double ty = draw(rnd, translate) * h;
+            // whole pixels, like random crops: a sub-pixel shift would blur every training image, and
+            // test images are sharp
+            double tx = Math.round(draw(rnd, translate) * w);
+            double ty = Math.round(draw(rnd, translate) * h);
             boolean fh = flipH && rnd.nextBoolean();
             boolean fv = flipV && rnd.nextBoolean();
             double cos = Math.cos(theta);
