@@ -70,14 +70,7 @@ public final class Saliency {
         int w = shape[1];
         int c = shape[2];
         byte[] planar = ImageCodec.toPlanar(image, c, h, w);
-        float[] x = new float[planar.length];
-        for (int k = 0; k < x.length; k++) {
-            x[k] = (planar[k] & 0xff) / 255f;
-        }
-        Normalization norm = model.normalization();
-        if (norm != null) {
-            norm.apply(x, 1, c, h * w);
-        }
+        float[] x = Normalization.toInput(planar, c, h * w, model.normalization());
         INDArray input = Nd4j.create(x, new long[]{1, c, h, w}, 'c');
         INDArray probs = model.network().output(input, false);
         int predicted = probs.argMax(1).getInt(0);

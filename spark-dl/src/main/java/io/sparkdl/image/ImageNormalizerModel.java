@@ -111,13 +111,8 @@ public class ImageNormalizerModel extends Model<ImageNormalizerModel> implements
                 } catch (ImageCodec.DecodeException e) {
                     return null;
                 }
-                int hw = px.height() * px.width();
-                byte[] planar = ImageCodec.toPlanar(px, c, px.height(), px.width());
-                float[] x = new float[planar.length];
-                for (int k = 0; k < x.length; k++) {
-                    x[k] = (planar[k] & 0xff) / 255f;
-                }
-                n.apply(x, 1, c, hw);
+                float[] x = Normalization.toInput(ImageCodec.toPlanar(px, c, px.height(), px.width()), c,
+                        px.height() * px.width(), n);
                 double[] d = new double[x.length];
                 for (int k = 0; k < d.length; k++) {
                     d[k] = x[k];

@@ -41,6 +41,21 @@ public final class Normalization implements Serializable {
         return std.clone();
     }
 
+    /**
+     * One channel-planar uint8 image as the network reads it: pixels / 255, then standardised by
+     * {@code norm} unless it is null.
+     */
+    public static float[] toInput(byte[] planar, int channels, int pixelsPerChannel, Normalization norm) {
+        float[] x = new float[planar.length];
+        for (int k = 0; k < x.length; k++) {
+            x[k] = (planar[k] & 0xff) / 255f;
+        }
+        if (norm != null) {
+            norm.apply(x, 1, channels, pixelsPerChannel);
+        }
+        return x;
+    }
+
     /** Standardises {@code n} channel-planar images of {@code channels x pixelsPerChannel} floats in place. */
     public void apply(float[] x, int n, int channels, int pixelsPerChannel) {
         if (channels != mean.length) {
