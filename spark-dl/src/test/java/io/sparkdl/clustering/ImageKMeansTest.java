@@ -74,23 +74,30 @@ class ImageKMeansTest {
 
     @Test
     void sameStartAsMllibGivesTheSameCentres() {
+        // k < d: blocks keep distance bounds between iterations; k > d: every iteration computes all distances
+        sameCentresAsMllib(6, 3, 10);
+        sameCentresAsMllib(2, 5, 15);
+    }
+
+    private static void sameCentresAsMllib(int d, int k, int iterations) {
         SparkSession spark = SparkTest.spark();
-        Dataset<Row> data = blobs(spark, 50, 6, 2).cache();
-        List<Row> starts = data.orderBy("id").limit(3).select("features").collectAsList();
-        double[][] init = new double[3][];
-        org.apache.spark.mllib.linalg.Vector[] mllibInit = new org.apache.spark.mllib.linalg.Vector[3];
-        for (int i = 0; i < 3; i++) {
+        Dataset<Row> data = blobs(spark, 50, d, 2).cache();
+        List<Row> starts = data.orderBy("id").limit(k).select("features").collectAsList();
+        double[][] init = new double[k][];
+        org.apache.spark.mllib.linalg.Vector[] mllibInit = new org.apache.spark.mllib.linalg.Vector[k];
+        for (int i = 0; i < k; i++) {
             init[i] = ((Vector) starts.get(i).get(0)).toArray();
             mllibInit[i] = org.apache.spark.mllib.linalg.Vectors.dense(init[i]);
         }
-        ImageKMeansModel ours = new ImageKMeans().setK(3).setMaxIter(10).setTol(0).setInitialCenters(init).fit(data);
-        KMeansModel theirs = new KMeans().setK(3).setMaxIterations(10).setEpsilon(0)
+        ImageKMeansModel ours = new ImageKMeans().setK(k).setMaxIter(iterations).setTol(0).setInitialCenters(init)
+                .fit(data);
+        KMeansModel theirs = new KMeans().setK(k).setMaxIterations(iterations).setEpsilon(0)
                 .setInitialModel(new KMeansModel(mllibInit))
                 .run(data.select("features").toJavaRDD()
                         .map(r -> org.apache.spark.mllib.linalg.Vectors.fromML((Vector) r.get(0))).rdd().cache());
-        for (int c = 0; c < 3; c++) {
+        for (int c = 0; c < k; c++) {
             assertArrayEquals(theirs.clusterCenters()[c].toArray(), ours.clusterCenters()[c].toArray(), 1e-4,
-                    "centre " + c);
+                    "d " + d + ", k " + k + ": centre " + c);
         }
         data.unpersist();
     }
