@@ -145,6 +145,25 @@ class LloydBlockTest {
         assertArrayEquals(exact(rows, c2).counts, s2.counts);
     }
 
+    @Test
+    void stateSurvivesKryoAsWhenSpilledToDisk() {
+        RowBlocks.Block rows = data(13);
+        double[][] centers = initial(rows);
+        LloydBlock b = new LloydBlock(rows);
+        LloydBlock.Centers c0 = new LloydBlock.Centers(0, centers, null);
+        double[][] c1 = means(step(b, c0), centers);
+        org.apache.spark.serializer.SerializerInstance kryo = new org.apache.spark.serializer.KryoSerializer(
+                new org.apache.spark.SparkConf().set("spark.kryo.registrator", "io.sparkdl.io.Nd4jKryoRegistrator"))
+                .newInstance();
+        scala.reflect.ClassTag<LloydBlock> tag = scala.reflect.ClassTag$.MODULE$.apply(LloydBlock.class);
+        LloydBlock copy = kryo.deserialize(kryo.serialize(b, tag), tag);
+        LloydBlock.Centers cc1 = new LloydBlock.Centers(1, c1, c0);
+        ImageKMeans.Step s = step(copy, cc1);
+        assertTrue(copy.computed < N, "the copy continues from its bounds (" + copy.computed + " rows computed)");
+        assertArrayEquals(exact(rows, c1).counts, s.counts);
+        assertArrayEquals(exact(rows, c1).sums, s.sums, 1e-9);
+    }
+
     private static double exactCost(RowBlocks.Block b, double[][] centers) {
         double total = 0;
         for (int i = 0; i < N; i++) {
