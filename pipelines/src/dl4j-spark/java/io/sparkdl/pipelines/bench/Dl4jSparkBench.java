@@ -7,12 +7,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.File;
 import java.util.ArrayList;
@@ -59,7 +56,8 @@ public final class Dl4jSparkBench {
                 List<DataSet> out = new ArrayList<>();
                 while (it.hasNext()) {
                     int b = it.next();
-                    out.add(batch(im, lab, b * BATCH, BATCH));
+                    out.add(new DataSet(IdxBatches.features(im, null, b * BATCH, BATCH),
+                            IdxBatches.oneHot(lab, null, b * BATCH, BATCH, 10)));
                 }
                 return out.iterator();
             }).persist(StorageLevel.MEMORY_ONLY());
@@ -77,7 +75,7 @@ public final class Dl4jSparkBench {
                 long t = System.nanoTime();
                 net.fit(train);
                 double s = (System.nanoTime() - t) / 1e9;
-                double acc = accuracy(net.getNetwork(), testIm, testLab);
+                double acc = IdxBatches.accuracy(net.getNetwork(), testIm, testLab);
                 System.out.printf("dl4j_spark_epoch=%d seconds=%.1f images_per_second=%.0f test_accuracy=%.4f%n",
                         e, s, count * BATCH / s, acc);
             }
@@ -86,33 +84,5 @@ public final class Dl4jSparkBench {
         } finally {
             spark.stop();
         }
-    }
-
-    private static DataSet batch(Idx.Images im, byte[] lab, int from, int size) {
-        float[] x = new float[size * 784];
-        float[] y = new float[size * 10];
-        for (int i = 0; i < size; i++) {
-            byte[] px = im.pixels()[from + i];
-            for (int p = 0; p < 784; p++) {
-                x[i * 784 + p] = (px[p] & 0xff) / 255f;
-            }
-            y[i * 10 + lab[from + i]] = 1f;
-        }
-        return new DataSet(Nd4j.create(x, new long[]{size, 1, 28, 28}, 'c'), Nd4j.create(y, new long[]{size, 10}, 'c'));
-    }
-
-    private static double accuracy(MultiLayerNetwork net, Idx.Images im, byte[] lab) {
-        int correct = 0;
-        for (int from = 0; from < lab.length; from += 500) {
-            int size = Math.min(500, lab.length - from);
-            INDArray out = net.output(batch(im, lab, from, size).getFeatures(), false);
-            long[] pred = Nd4j.argMax(out, 1).toLongVector();
-            for (int i = 0; i < size; i++) {
-                if (pred[i] == lab[from + i]) {
-                    correct++;
-                }
-            }
-        }
-        return (double) correct / lab.length;
     }
 }

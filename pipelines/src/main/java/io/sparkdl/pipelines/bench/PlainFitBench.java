@@ -4,9 +4,7 @@ import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.pipelines.Idx;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.File;
 import java.util.Random;
@@ -55,45 +53,14 @@ public final class PlainFitBench {
             long t0 = System.nanoTime();
             for (int s = 0; s < n; s += batch) {
                 int b = Math.min(batch, n - s);
-                net.fit(new DataSet(features(train, order, s, b), oneHot(trainLabels, order, s, b)));
+                net.fit(new DataSet(IdxBatches.features(train, order, s, b), IdxBatches.oneHot(trainLabels, order, s, b, 10)));
             }
             long dt = System.nanoTime() - t0;
             trainNanos += dt;
             images += n;
             System.err.printf("plain-fit epoch %d: %.0f images/s, loss %.4f%n", e + 1, n / (dt / 1e9), net.score());
         }
-        int correct = 0;
-        int m = test.pixels().length;
-        for (int s = 0; s < m; s += 256) {
-            int b = Math.min(256, m - s);
-            INDArray pred = net.output(features(test, null, s, b), false).argMax(1);
-            for (int i = 0; i < b; i++) {
-                if (pred.getInt(i) == (testLabels[s + i] & 0xff)) {
-                    correct++;
-                }
-            }
-        }
         System.out.printf("plain-fit images_per_second=%.1f test_accuracy=%.4f epochs=%d%n",
-                images / (trainNanos / 1e9), (double) correct / m, epochs);
-    }
-
-    private static INDArray features(Idx.Images im, int[] order, int from, int b) {
-        int len = im.rows() * im.cols();
-        float[] f = new float[b * len];
-        for (int i = 0; i < b; i++) {
-            byte[] p = im.pixels()[order == null ? from + i : order[from + i]];
-            for (int k = 0; k < len; k++) {
-                f[i * len + k] = (p[k] & 0xff) / 255f;
-            }
-        }
-        return Nd4j.create(f, new long[]{b, 1, im.rows(), im.cols()}, 'c');
-    }
-
-    private static INDArray oneHot(byte[] labels, int[] order, int from, int b) {
-        float[] f = new float[b * 10];
-        for (int i = 0; i < b; i++) {
-            f[i * 10 + (labels[order[from + i]] & 0xff)] = 1f;
-        }
-        return Nd4j.create(f, new long[]{b, 10}, 'c');
+                images / (trainNanos / 1e9), IdxBatches.accuracy(net, test, testLabels), epochs);
     }
 }
