@@ -18,6 +18,7 @@ import io.sparkdl.image.ImageDecoder;
 import io.sparkdl.image.ImageSources;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.report.HtmlReport;
+import io.sparkdl.train.ValidationSplit;
 import io.sparkdl.train.EpochStats;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -247,10 +248,10 @@ public final class SparkDl {
         SparkSession spark = session(a, "spark-dl train");
         try {
             Loaded in = load(spark, data, h, w, channels, a.has("fail-on-bad-files"), true);
-            // A seeded hash of the path: the same rows are held out on every pass, without caching the
-            // decoded images a second time.
+            // A seeded hash of each image's pixels and label: the same rows are held out on every pass and every
+            // run, whatever the folder's location or listing order, without caching the decoded images twice.
             Dataset<Row> rows = in.good.withColumn("isValidation", valFraction > 0
-                    ? pmod(xxhash64(col("path"), lit(seed)), lit(1_000_000L)).lt(lit((long) (valFraction * 1_000_000)))
+                    ? ValidationSplit.isValidation(in.good.schema(), "image", "label", valFraction, seed)
                     : lit(false));
             if (valFraction > 0) {
                 cnn.setValidationIndicatorCol("isValidation");

@@ -441,10 +441,10 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
             trainRows = withIndicator.where(org.apache.spark.sql.functions.not(isVal)).drop(getValidationIndicatorCol());
             valRows = withIndicator.where(isVal).drop(getValidationIndicatorCol());
         } else if (getValidationFraction() > 0) {
-            Dataset<Row>[] split = data.randomSplit(new double[]{1 - getValidationFraction(), getValidationFraction()},
-                    getSeed());
-            trainRows = split[0];
-            valRows = split[1];
+            org.apache.spark.sql.Column isVal = io.sparkdl.train.ValidationSplit.isValidation(data.schema(),
+                    getFeaturesCol(), getLabelCol(), getValidationFraction(), getSeed());
+            trainRows = data.where(org.apache.spark.sql.functions.not(isVal));
+            valRows = data.where(isVal);
         }
         LabelEncoder encoder = new LabelEncoder(labels, data.schema().apply(1).dataType() instanceof StringType,
                 getLabelCol());

@@ -171,10 +171,10 @@ public class EnsembleClassifier extends Estimator<EnsembleClassifierModel> imple
         Dataset<Row> train = all;
         Dataset<Row> val = null;
         if (getValidationFraction() > 0) {
-            Dataset<Row>[] split = all.randomSplit(new double[]{1 - getValidationFraction(), getValidationFraction()},
-                    getSeed());
-            train = split[0];
-            val = split[1];
+            org.apache.spark.sql.Column isVal = io.sparkdl.train.ValidationSplit.isValidation(all.schema(),
+                    getFeaturesCol(), getLabelCol(), getValidationFraction(), getSeed());
+            train = all.where(org.apache.spark.sql.functions.not(isVal));
+            val = all.where(isVal);
         }
         try {
             int k = getNumMembers();
