@@ -42,7 +42,8 @@ import java.util.Random;
  *   <li>2,000 synthetic 224x224x3 images (d = 150,528), PCA k=20: spark-dl, then MLlib on the same images
  *       (its time, or its failure).</li>
  * </ol>
- * Args: FASHION_DIR MASTER [MODEL_DIR|-] [WIDE_IMAGES (default 2000; 0 skips)] [--wide-only].
+ * Args: FASHION_DIR MASTER [MODEL_DIR|-] [WIDE_IMAGES (default 2000; 0 skips)] [--wide-only];
+ * {@code -Dbench.mllibPartitions=N} coalesces MLlib's k-means input to N partitions.
  * Prints "key=value" result lines.
  */
 public final class ClusterBench {
@@ -115,8 +116,13 @@ public final class ClusterBench {
             // Both start from the same cached DataFrame: MLlib's conversion to its vectors is timed as ours
             // to blocks is (MLlib caches its own converted copy, as ImageKMeans caches its blocks).
             t = System.nanoTime();
-            var mllibRdd = data.select("features").toJavaRDD()
-                    .map(r -> org.apache.spark.mllib.linalg.Vectors.fromML((Vector) r.get(0))).rdd();
+            // -Dbench.mllibPartitions=N gives MLlib its input in N partitions (ImageKMeans caches one per core)
+            var mllibRows = data.select("features").toJavaRDD();
+            int mllibParts = Integer.getInteger("bench.mllibPartitions", 0);
+            if (mllibParts > 0) {
+                mllibRows = mllibRows.coalesce(mllibParts);
+            }
+            var mllibRdd = mllibRows.map(r -> org.apache.spark.mllib.linalg.Vectors.fromML((Vector) r.get(0))).rdd();
             KMeansModel mk = new KMeans().setK(10).setMaxIterations(20).setEpsilon(0)
                     .setInitialModel(new KMeansModel(mInit)).run(mllibRdd);
             double mllibKmS = secs(t);
