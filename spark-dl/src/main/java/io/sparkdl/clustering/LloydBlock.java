@@ -224,29 +224,13 @@ final class LloydBlock implements Serializable {
     }
 
     /** Squared distance between row {@code r} of {@code x} and row {@code c} of {@code y}, in double. */
-    static double distanceSq(float[] x, int r, float[] y, int c, int d) {
-        int o = r * d;
-        int p = c * d;
-        double s0 = 0;
-        double s1 = 0;
-        double s2 = 0;
-        double s3 = 0;
-        int j = 0;
-        for (; j + 3 < d; j += 4) {
-            double t0 = (double) x[o + j] - y[p + j];
-            double t1 = (double) x[o + j + 1] - y[p + j + 1];
-            double t2 = (double) x[o + j + 2] - y[p + j + 2];
-            double t3 = (double) x[o + j + 3] - y[p + j + 3];
-            s0 += t0 * t0;
-            s1 += t1 * t1;
-            s2 += t2 * t2;
-            s3 += t3 * t3;
+    private static double distanceSq(float[] x, int r, float[] y, int c, int d) {
+        double s = 0;
+        for (int j = 0; j < d; j++) {
+            double t = (double) x[r * d + j] - y[c * d + j];
+            s += t * t;
         }
-        for (; j < d; j++) {
-            double t = (double) x[o + j] - y[p + j];
-            s0 += t * t;
-        }
-        return (s0 + s1) + (s2 + s3);
+        return s;
     }
 
     private void reset(int n, int k, int d, boolean bounded) {

@@ -64,27 +64,27 @@ public final class RowBlocks {
         private INDArray buffer;
 
         public INDArray load(Block b) {
-            long need = (long) b.rows() * b.cols();
-            if (buffer == null || buffer.length() < need || buffer.columns() != b.cols()) {
-                buffer = Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, Math.max(b.rows(), 1), b.cols());
-            }
-            java.nio.FloatBuffer fb = buffer.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
-            fb.put(b.data(), 0, (int) need);
+            buffer(b.rows(), b.cols()).put(b.data(), 0, b.rows() * b.cols());
             return top(b.rows());
         }
 
         /** Loads rows {@code rows[0..m)} of {@code b}, in that order, as an {@code m x cols} matrix. */
         public INDArray load(Block b, int[] rows, int m) {
             int d = b.cols();
-            if (buffer == null || buffer.rows() < m || buffer.columns() != d) {
-                buffer = Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, Math.max(b.rows(), Math.max(m, 1)), d);
-            }
-            java.nio.FloatBuffer fb = buffer.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            java.nio.FloatBuffer fb = buffer(m, d);
             float[] x = b.data();
             for (int i = 0; i < m; i++) {
                 fb.put(x, rows[i] * d, d);
             }
             return top(m);
+        }
+
+        /** The reused buffer, grown to at least {@code rows x cols}, as a float view positioned at its start. */
+        private java.nio.FloatBuffer buffer(int rows, int cols) {
+            if (buffer == null || buffer.rows() < rows || buffer.columns() != cols) {
+                buffer = Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, Math.max(rows, 1), cols);
+            }
+            return buffer.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
         }
 
         private INDArray top(long rows) {
