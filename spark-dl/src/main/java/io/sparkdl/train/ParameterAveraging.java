@@ -270,6 +270,9 @@ public final class ParameterAveraging implements TrainingStrategy {
                     }
                     net.setIterationCount(iteration);
                     net.setEpochCount(epoch);
+                    // dropout draws its masks from ND4J's per-thread generator: seeded from (seed, epoch, round,
+                    // partition), so masks do not depend on what that executor thread ran before
+                    Nd4j.getRandom().setSeed(((seed * 31 + epoch) * 1_000_003L + round) * 1_009L + partition);
                     double loss = 0;
                     int nb = 0;
                     for (int s = start; s < end; s += batchSize) {
