@@ -34,6 +34,8 @@ import static org.apache.spark.sql.functions.lit;
  * Files are listed on the driver (names only) and read on executors; no pixel reaches the driver.
  */
 public final class ImageSources {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ImageSources.class);
+
     private ImageSources() {
     }
 
@@ -83,10 +85,11 @@ public final class ImageSources {
                         if (f.isEmpty()) {
                             continue;
                         }
-                        String fp = new Path(f).toUri().getPath();
+                        Path file = uri(f);
+                        String fp = file.toUri().getPath();
                         String rel = fp.startsWith(prefix) ? fp.substring(prefix.length()) : null;
                         String label = rel != null && rel.contains("/") ? rel.substring(0, rel.indexOf('/')) : null;
-                        out.add(RowFactory.create(f, label, readBytes(f, conf.value().get())));
+                        out.add(RowFactory.create(file.toString(), label, readBytes(file, conf.value().get())));
                     }
                     return out.iterator();
                 });
@@ -99,48 +102,154 @@ public final class ImageSources {
 
     /**
      * Lists every file below {@code root} (streaming, so the driver never holds FileStatus objects) into
-     * chunks of {@value #FILES_PER_PARTITION} newline-separated, fully qualified UTF-8 names: about 70
-     * bytes per file on the driver, and one chunk per partition to read. Names with a component starting
-     * with '.' or '_' (hidden, as Spark treats them) are skipped.
+     * chunks of {@value #FILES_PER_PARTITION} newline-separated names: about 70 bytes per file on the driver,
+     * and one chunk per partition to read. Each name is the file's URI in ASCII form, so any character a file
+     * system allows in a name (':' or a newline included) survives the trip to the executors; {@link #uri}
+     * reads it back. Names with a component starting with '.' or '_' (hidden, as Spark treats them) are
+     * skipped.
+     *
+     * <p>Symbolic links to folders (local disks): a link is followed only when its target lies outside the
+     * tree being listed and was not reached before (targets compared by real path). A link back into the tree
+     * (a cycle such as {@code ln -s .. loop}, or a second name for a class folder) is skipped with a warning,
+     * so no image is listed twice or under another class's name.
      */
     static List<byte[]> listCompact(Path root, Configuration hadoopConf, String shown) {
-        List<byte[]> chunks = new ArrayList<>();
+        Chunker out = new Chunker();
         try {
             FileSystem fs = root.getFileSystem(hadoopConf);
-            // A plain listStatus walk, one directory at a time: listFiles(recursive) builds a
-            // LocatedFileStatus per file, and on the local file system that forks a process per file to
-            // read permissions (minutes for 60k files).
-            java.util.ArrayDeque<Path> dirs = new java.util.ArrayDeque<>();
-            dirs.push(fs.makeQualified(root));
-            java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-            int inChunk = 0;
-            while (!dirs.isEmpty()) {
-                for (FileStatus st : fs.listStatus(dirs.pop())) {
-                    String n = st.getPath().getName();
-                    if (n.startsWith(".") || n.startsWith("_")) {
-                        continue;
-                    }
-                    if (st.isDirectory()) {
-                        dirs.push(st.getPath());
-                        continue;
-                    }
-                    byte[] name = st.getPath().toString().getBytes(StandardCharsets.UTF_8);
-                    buf.write(name, 0, name.length);
-                    buf.write('\n');
-                    if (++inChunk == FILES_PER_PARTITION) {
-                        chunks.add(buf.toByteArray());
-                        buf.reset();
-                        inChunk = 0;
-                    }
-                }
-            }
-            if (inChunk > 0) {
-                chunks.add(buf.toByteArray());
+            Path qualified = fs.makeQualified(root);
+            if ("file".equals(qualified.toUri().getScheme())) {
+                listLocal(java.nio.file.Paths.get(qualified.toUri()), out);
+            } else {
+                listHadoop(fs, qualified, out, shown);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot list image folder " + shown, e);
         }
-        return chunks;
+        return out.finish();
+    }
+
+    /** Newline-separated URIs, cut into chunks of {@value #FILES_PER_PARTITION}. */
+    private static final class Chunker {
+        private final List<byte[]> chunks = new ArrayList<>();
+        private final java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        private int inChunk;
+
+        void add(java.net.URI file) {
+            byte[] name = file.toASCIIString().getBytes(StandardCharsets.US_ASCII);
+            buf.write(name, 0, name.length);
+            buf.write('\n');
+            if (++inChunk == FILES_PER_PARTITION) {
+                chunks.add(buf.toByteArray());
+                buf.reset();
+                inChunk = 0;
+            }
+        }
+
+        List<byte[]> finish() {
+            if (inChunk > 0) {
+                chunks.add(buf.toByteArray());
+            }
+            return chunks;
+        }
+    }
+
+    private static boolean hidden(String name) {
+        return name.startsWith(".") || name.startsWith("_");
+    }
+
+    /**
+     * The local tree through java.nio: Hadoop's local listing parses each child name as a URI string, so one
+     * file named {@code a:b.png} made it throw and end the job.
+     */
+    private static void listLocal(java.nio.file.Path root, Chunker out) throws IOException {
+        java.nio.file.Path rootReal = root.toRealPath();
+        java.util.Set<java.nio.file.Path> visited = new java.util.HashSet<>();
+        java.util.ArrayDeque<java.nio.file.Path> dirs = new java.util.ArrayDeque<>();
+        dirs.push(root);
+        visited.add(rootReal);
+        while (!dirs.isEmpty()) {
+            java.nio.file.Path dir = dirs.pop();
+            List<java.nio.file.Path> entries = new ArrayList<>();
+            try (java.nio.file.DirectoryStream<java.nio.file.Path> ds = java.nio.file.Files.newDirectoryStream(dir)) {
+                ds.forEach(entries::add);
+            } catch (IOException e) {
+                if (dir.equals(root)) {
+                    throw e;
+                }
+                LOG.warn("Cannot list folder {} ({}); its files are not used", dir, e.toString());
+                continue;
+            }
+            entries.sort(null);
+            for (java.nio.file.Path e : entries) {
+                if (hidden(e.getFileName().toString())) {
+                    continue;
+                }
+                if (!java.nio.file.Files.isDirectory(e)) {
+                    // regular files, and anything else (a broken link, a fifo) for the decoder to report
+                    out.add(e.toUri());
+                    continue;
+                }
+                if (!java.nio.file.Files.isSymbolicLink(e)) {
+                    visited.add(e.toRealPath());
+                    dirs.push(e);
+                    continue;
+                }
+                java.nio.file.Path target;
+                try {
+                    target = e.toRealPath();
+                } catch (IOException ex) {
+                    LOG.warn("Skipping the link {}: cannot resolve it ({})", e, ex.toString());
+                    continue;
+                }
+                if (target.startsWith(rootReal)) {
+                    LOG.warn("Skipping the link {}: it leads to {}, inside the folder being read (a cycle or a "
+                            + "second name for the same images)", e, target);
+                } else if (!visited.add(target)) {
+                    LOG.warn("Skipping the link {}: its target {} was already read through another link", e, target);
+                } else {
+                    dirs.push(e);
+                }
+            }
+        }
+    }
+
+    /** Any other Hadoop file system (HDFS, S3A, ABFS: no symbolic links in practice). */
+    private static void listHadoop(FileSystem fs, Path root, Chunker out, String shown) throws IOException {
+        // A plain listStatus walk, one directory at a time: listFiles(recursive) builds a LocatedFileStatus per
+        // file, which is slow on large trees.
+        java.util.ArrayDeque<Path> dirs = new java.util.ArrayDeque<>();
+        dirs.push(root);
+        while (!dirs.isEmpty()) {
+            Path dir = dirs.pop();
+            FileStatus[] listed;
+            try {
+                listed = fs.listStatus(dir);
+            } catch (IllegalArgumentException e) {
+                // a name the file system client cannot turn into a Path: say which folder, keep the rest
+                LOG.warn("Cannot list folder {} of {} ({}); its files are not used", dir, shown, e.getMessage());
+                continue;
+            }
+            for (FileStatus st : listed) {
+                if (hidden(st.getPath().getName())) {
+                    continue;
+                }
+                if (st.isDirectory()) {
+                    dirs.push(st.getPath());
+                } else {
+                    out.add(st.getPath().toUri());
+                }
+            }
+        }
+    }
+
+    /** A file name as {@link #listCompact} wrote it. */
+    static Path uri(String listed) {
+        try {
+            return new Path(new java.net.URI(listed));
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException("not a listed file URI: " + listed, e);
+        }
     }
 
     /** Small listings (fewer chunks than cores) are re-cut into one chunk per core, so every core decodes. */
@@ -166,13 +275,24 @@ public final class ImageSources {
         return out;
     }
 
-    /** The file's bytes, or null when it cannot be read or is too large for one array. */
-    private static byte[] readBytes(String file, Configuration conf) {
-        Path p = new Path(file);
+    /**
+     * The file's bytes, or null when it cannot be read, is not a regular file (a fifo would block the task) or
+     * is too large for one array. Local files are read with java.nio: Hadoop's local file system derives a
+     * checksum file name from the file name and fails on names such as {@code a:b.png}.
+     */
+    private static byte[] readBytes(Path p, Configuration conf) {
         try {
+            if ("file".equals(p.toUri().getScheme())) {
+                java.nio.file.Path f = java.nio.file.Paths.get(p.toUri());
+                if (!java.nio.file.Files.isRegularFile(f) || java.nio.file.Files.size(f) > Integer.MAX_VALUE - 16) {
+                    return null;
+                }
+                return java.nio.file.Files.readAllBytes(f);
+            }
             FileSystem fs = p.getFileSystem(conf);
-            long len = fs.getFileStatus(p).getLen();
-            if (len > Integer.MAX_VALUE - 16) {
+            FileStatus st = fs.getFileStatus(p);
+            long len = st.getLen();
+            if (!st.isFile() || len > Integer.MAX_VALUE - 16) {
                 return null;
             }
             byte[] b = new byte[(int) len];
@@ -180,7 +300,7 @@ public final class ImageSources {
                 in.readFully(0, b);
             }
             return b;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             return null;
         }
     }
