@@ -99,6 +99,8 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     private final IntParam earlyStoppingPatience;
     private final Param<String> augmentation;
     private final Param<String> initialClasses;
+    /** Larger learning rates are typos (1e308 trained a constant predictor); a diverging run is reported anyway. */
+    public static final double MAX_LEARNING_RATE = 1e4;
 
     public CnnClassifier() {
         this(Identifiable$.MODULE$.randomUID("cnn"));
@@ -114,10 +116,12 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         predictedLabelCol = SharedParams.column(this, "predictedLabelCol", "Predicted class name column.");
         arch = new Param<>(this, "arch", "Network: a built-in name (" + String.join(", ", NetworkSpec.builtIns())
                 + ") or a JSON layer spec.", SharedParams.<String>validator(CnnClassifier::validArch));
-        imageHeight = new IntParam(this, "imageHeight", "Network input height; 0 takes it from the arch, else the data.",
-                SharedParams.<Object>validator(v -> (Integer) v >= 0));
-        imageWidth = new IntParam(this, "imageWidth", "Network input width; 0 takes it from the arch, else the data.",
-                SharedParams.<Object>validator(v -> (Integer) v >= 0));
+        imageHeight = new IntParam(this, "imageHeight", "Network input height, at most " + NetworkSpec.MAX_SIDE
+                + "; 0 takes it from the arch, else the data.",
+                SharedParams.<Object>validator(v -> (Integer) v >= 0 && (Integer) v <= NetworkSpec.MAX_SIDE));
+        imageWidth = new IntParam(this, "imageWidth", "Network input width, at most " + NetworkSpec.MAX_SIDE
+                + "; 0 takes it from the arch, else the data.",
+                SharedParams.<Object>validator(v -> (Integer) v >= 0 && (Integer) v <= NetworkSpec.MAX_SIDE));
         imageChannels = new IntParam(this, "imageChannels",
                 "Network input channels (1 gray, 3 RGB); 0 takes it from the arch, else the data.",
                 SharedParams.<Object>validator(v -> (Integer) v == 0 || (Integer) v == 1 || (Integer) v == 3));
@@ -126,8 +130,8 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         batchSize = new IntParam(this, "batchSize", "Minibatch size per worker (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
         updater = SharedParams.choice(this, "updater", "Optimiser.", "sgd", "momentum", "nesterov", "adam");
-        learningRate = new DoubleParam(this, "learningRate", "Learning rate (> 0).",
-                SharedParams.<Object>validator(v -> (Double) v > 0 && !Double.isInfinite((Double) v)));
+        learningRate = new DoubleParam(this, "learningRate", "Learning rate, in (0, " + MAX_LEARNING_RATE + "].",
+                SharedParams.<Object>validator(v -> (Double) v > 0 && (Double) v <= MAX_LEARNING_RATE));
         momentum = new DoubleParam(this, "momentum", "Momentum for updater momentum or nesterov, in [0, 1).",
                 SharedParams.<Object>validator(v -> (Double) v >= 0 && (Double) v < 1));
         l2 = new DoubleParam(this, "l2", "L2 regularisation coefficient (>= 0).",
@@ -363,6 +367,11 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         if ((getImageHeight() == 0) != (getImageWidth() == 0)) {
             throw new IllegalArgumentException("CnnClassifier: imageHeight and imageWidth must both be set or both be 0, but were "
                     + getImageHeight() + " and " + getImageWidth());
+        }
+        if (getImageHeight() > 0 && getInitialModel().isEmpty()) {
+            // before any data is read: a layer that does not fit the input is named now, not after decoding
+            NetworkSpec.parse(getArch()).checkInput(getImageHeight(), getImageWidth(),
+                    getImageChannels() > 0 ? getImageChannels() : 1);
         }
         return CnnClassifierModel.outputSchema(schema, this);
     }

@@ -209,6 +209,82 @@ public final class NetworkSpec {
         }
     }
 
+    /** The largest image side a network takes: bounds every size computation far from int overflow. */
+    public static final int MAX_SIDE = 8192;
+
+    /**
+     * Checks, before any data is read, that every layer fits an input of {@code height x width x channels}:
+     * throws IllegalArgumentException naming the layer that does not and the smallest square input the spec
+     * takes. Sides must be in [1, {@value #MAX_SIDE}] and channels in [1, 4].
+     */
+    public void checkInput(int height, int width, int channels) {
+        if (height < 1 || width < 1 || height > MAX_SIDE || width > MAX_SIDE) {
+            throw new IllegalArgumentException("input size " + height + "x" + width + " is out of range: each side "
+                    + "must be between 1 and " + MAX_SIDE);
+        }
+        if (channels < 1 || channels > 4) {
+            throw new IllegalArgumentException("input channels must be between 1 and 4 but was " + channels);
+        }
+        String misfit = misfit(height, width);
+        if (misfit != null) {
+            int lo = 1;
+            int hi = MAX_SIDE;
+            if (misfit(hi, hi) != null) {
+                throw new IllegalArgumentException("arch " + name + " fits no input size: " + misfit);
+            }
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (misfit(mid, mid) == null) {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            throw new IllegalArgumentException("arch " + name + " does not fit " + height + "x" + width + " input: "
+                    + misfit + " (the smallest square input it takes is " + lo + "x" + lo + ")");
+        }
+    }
+
+    /** The first layer that does not fit an input of h x w, described, or null when all fit. */
+    private String misfit(int h, int w) {
+        boolean flat = false;
+        for (int i = 0; i < layers.size(); i++) {
+            JsonNode l = layers.get(i);
+            String type = l.get("type").asText().toLowerCase(Locale.ROOT);
+            String where = "layers[" + i + "] (" + type;
+            switch (type) {
+                case "conv", "maxpool", "avgpool" -> {
+                    boolean conv = type.equals("conv");
+                    int k = conv ? l.get("kernel").asInt() : l.path("kernel").asInt(2);
+                    int st = l.path("stride").asInt(conv ? 1 : k);
+                    int p = l.path("padding").asInt(0);
+                    if (flat) {
+                        return where + ") comes after a layer that flattens the image";
+                    }
+                    if (h + 2 * p < k || w + 2 * p < k) {
+                        return where + ", kernel " + k + "x" + k + (p > 0 ? ", padding " + p : "") + ") gets " + h
+                                + "x" + w + " input";
+                    }
+                    h = (h + 2 * p - k) / st + 1;
+                    w = (w + 2 * p - k) / st + 1;
+                }
+                case "residual" -> {
+                    if (flat) {
+                        return where + ") comes after a layer that flattens the image";
+                    }
+                    int st = l.path("stride").asInt(1);
+                    h = (h + st - 1) / st;
+                    w = (w + st - 1) / st;
+                }
+                case "globalavgpool", "globalmaxpool", "dense" -> flat = true;
+                default -> {
+                    // activation, batchnorm, dropout and output keep the shape
+                }
+            }
+        }
+        return null;
+    }
+
     /**
      * Training settings that go into the DL4J configuration.
      *
@@ -226,6 +302,7 @@ public final class NetworkSpec {
     /** The DL4J configuration for this spec at a given input shape and class count. */
     public MultiLayerConfiguration toConfiguration(int height, int width, int channels, int numClasses,
                                                    Settings s) {
+        checkInput(height, width, channels);
         NeuralNetConfiguration.Builder builder = new NeuralNetConfiguration.Builder()
                 .seed(s.seed())
                 .dataType(DataType.FLOAT)

@@ -14,6 +14,32 @@ class NetworkSpecTest {
     static final NetworkSpec.Settings ADAM = new NetworkSpec.Settings("adam", 1e-3, 0.9, 0, 1);
 
     @Test
+    void shapesAreCheckedBeforeAnyDataWithTheLayerThatDoesNotFit() {
+        NetworkSpec lenet = NetworkSpec.parse("lenet");
+        lenet.checkInput(28, 28, 1);
+        lenet.checkInput(16, 16, 1);
+        IllegalArgumentException small = assertThrows(IllegalArgumentException.class, () -> lenet.checkInput(8, 8, 1));
+        assertTrue(small.getMessage().contains("layers[2] (conv, kernel 5x5) gets 2x2 input")
+                && small.getMessage().contains("smallest square input it takes is 16x16"), small.getMessage());
+        // the same message from the DL4J configuration, so no caller meets DL4J's own shape errors
+        assertThrows(IllegalArgumentException.class, () -> lenet.toConfiguration(15, 15, 1, 10,
+                new NetworkSpec.Settings("adam", 1e-3, 0.9, 0, 1)));
+        NetworkSpec big = NetworkSpec.parse("""
+                {"layers": [{"type": "conv", "filters": 4, "kernel": 40}, {"type": "output"}]}""");
+        IllegalArgumentException k40 = assertThrows(IllegalArgumentException.class, () -> big.checkInput(28, 28, 1));
+        assertTrue(k40.getMessage().contains("layers[0] (conv, kernel 40x40) gets 28x28 input"), k40.getMessage());
+        IllegalArgumentException huge = assertThrows(IllegalArgumentException.class,
+                () -> lenet.checkInput(100000, 100000, 1));
+        assertTrue(huge.getMessage().contains("between 1 and 8192"), huge.getMessage());
+        NetworkSpec afterFlat = NetworkSpec.parse("""
+                {"layers": [{"type": "dense", "units": 4}, {"type": "conv", "filters": 4, "kernel": 1},
+                            {"type": "output"}]}""");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> afterFlat.checkInput(8, 8, 1)).getMessage()
+                .contains("fits no input size: layers[1] (conv) comes after a layer that flattens"));
+        NetworkSpec.parse("resnet").checkInput(1, 1, 3);
+    }
+
+    @Test
     void lenetHasTheClassicShape() {
         NetworkSpec lenet = NetworkSpec.parse("LeNet");
         assertArrayEquals(new int[]{28, 28, 1}, lenet.defaultInput());
