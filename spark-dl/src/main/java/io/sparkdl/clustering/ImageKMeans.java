@@ -147,6 +147,7 @@ public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritab
                 centers = initialCenters.clone();
             } else {
                 centers = kMeansPlusPlus(sc, blocks.map(b -> b.rows), kk, d, getSeed());
+                kk = centers.length;
             }
             double initSeconds = (System.nanoTime() - t0) / 1e9;
             LloydBlock.Centers current = null;
@@ -286,8 +287,7 @@ public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritab
             }
             double sum = props.stream().mapToDouble(Proposal::weight).sum();
             if (sum <= 0) {
-                throw new IllegalArgumentException("k-means++ found only " + chosen.size()
-                        + " distinct rows; k = " + k + " needs at least k distinct rows");
+                return capped(chosen, k);
             }
             double u = driver.nextDouble() * sum;
             Proposal take = null;
@@ -305,8 +305,19 @@ public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritab
             for (int i = 0; i < d; i++) {
                 c[i] = take.row()[i];
             }
+            if (chosen.stream().anyMatch(x -> java.util.Arrays.equals(x, c))) {
+                // the remaining weight was float rounding of zero distances: every row is a centre already
+                return capped(chosen, k);
+            }
             chosen.add(c);
         }
+        return chosen.toArray(new double[0][]);
+    }
+
+    /** Fewer distinct rows than k: as MLlib, fit the clusters there are (an empty cluster helps no one). */
+    private static double[][] capped(List<double[]> chosen, int k) {
+        LOG.warn("ImageKMeans: the data has only {} distinct rows, fewer than k = {}: fitting {} clusters",
+                chosen.size(), k, chosen.size());
         return chosen.toArray(new double[0][]);
     }
 

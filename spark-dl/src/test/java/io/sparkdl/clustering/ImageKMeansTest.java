@@ -103,15 +103,17 @@ class ImageKMeansTest {
     }
 
     @Test
-    void tooFewDistinctRowsIsAClearError() {
+    void fewerDistinctRowsThanKFitsTheClustersThereAre() {
         SparkSession spark = SparkTest.spark();
         List<Row> rows = new ArrayList<>();
-        for (int i = 0; i < 10; i++) {
-            rows.add(RowFactory.create(Vectors.dense(1, 2, 3)));
+        for (int i = 0; i < 30; i++) {
+            // 3 distinct points, each repeated: float rounding of the zero distances must not pick a copy again
+            rows.add(RowFactory.create(Vectors.dense(0.1 * (i % 3) + 0.37, 0.71 - 0.2 * (i % 3), 0.05 * (i % 3))));
         }
-        Dataset<Row> same = spark.createDataFrame(rows, new StructType().add("features", SQLDataTypes.VectorType()));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new ImageKMeans().setK(2).fit(same));
-        assertTrue(e.getMessage().contains("distinct rows"), e.getMessage());
+        Dataset<Row> three = spark.createDataFrame(rows, new StructType().add("features", SQLDataTypes.VectorType()));
+        ImageKMeansModel m = new ImageKMeans().setK(10).setSeed(3).fit(three);
+        assertEquals(3, m.k(), "as MLlib: no empty clusters when the data has fewer distinct rows than k");
+        assertEquals(30, java.util.Arrays.stream(m.clusterSizes()).sum());
+        assertTrue(java.util.Arrays.stream(m.clusterSizes()).allMatch(n -> n == 10));
     }
 }
