@@ -82,6 +82,19 @@ final class CliArgs {
         }
     }
 
+    long getLong(String name, long dflt) {
+        String v = values.get(name);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a whole number between " + Long.MIN_VALUE + " and "
+                    + Long.MAX_VALUE + " but was '" + v + "'");
+        }
+    }
+
     double getDouble(String name, double dflt) {
         String v = values.get(name);
         if (v == null) {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.sparkdl.nn.NetworkSpec;
+
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +22,9 @@ import java.util.Set;
  * evaluation and outputs, turned into the command-line steps it stands for ({@code train}, then
  * {@code evaluate} when an evaluation set is named). Options given after the file override fields:
  * {@code spark-dl run pipelines/fashion-lenet.json --epochs 1 --master spark://...} (each override goes to
- * every step that accepts it). A bad definition fails with one line naming the file and the field.
+ * every step that accepts it). A bad definition fails with one line naming the file and the field. Relative
+ * paths in the file are relative to the file's folder (so a definition runs the same from any directory);
+ * paths given on the command line are relative to the current directory, as always.
  */
 final class PipelineDefinition {
     /** JSON field -> option of the train step; value kind: s string, n number, i integer. */
@@ -30,6 +34,11 @@ final class PipelineDefinition {
     private static final Map<String, String[]> CLUSTER = new LinkedHashMap<>();
     static final Set<String> CLUSTER_OPTIONS = Set.of("data", "k", "pca", "features", "seed", "master",
             "metrics-json", "report-dir", "image-size", "channels", "out", "max-iter", "format", "model");
+    /** Options whose values are paths. */
+    private static final Set<String> PATHS = Set.of("data", "model", "metrics-json", "report-dir", "initial-model",
+            "out", "arch", "features");
+    /** Switches an override may add to every step. */
+    private static final Set<String> FLAGS = Set.of("fail-on-bad-files", "overwrite");
     private static final Set<String> TOP = Set.of("name", "description", "source", "preprocessing", "estimator",
             "evaluation", "outputs", "spark");
 
@@ -125,13 +134,12 @@ final class PipelineDefinition {
             if (!fields.containsKey("source.data")) {
                 throw new CliArgs.UsageException(file + ": missing field source.data");
             }
-            CliArgs over = new CliArgs(overrides, 0, CLUSTER_OPTIONS, Set.of("fail-on-bad-files"));
+            CliArgs over = new CliArgs(overrides, 0, CLUSTER_OPTIONS, FLAGS);
             List<String[]> steps = new ArrayList<>();
-            steps.add(argv("cluster", options(file, fields, CLUSTER), over, CLUSTER_OPTIONS));
+            steps.add(argv("cluster", options(file, fields, CLUSTER), over, union(CLUSTER_OPTIONS, FLAGS)));
             return steps;
         }
-        CliArgs over = new CliArgs(overrides, 0, union(trainOptions, evalOptions),
-                Set.of("fail-on-bad-files", "normalize"));
+        CliArgs over = new CliArgs(overrides, 0, union(trainOptions, evalOptions), union(FLAGS, Set.of("normalize")));
 
         Map<String, String> train = options(file, fields, TRAIN);
         for (String required : List.of("source.data", "outputs.model")) {
@@ -140,7 +148,7 @@ final class PipelineDefinition {
             }
         }
         List<String[]> steps = new ArrayList<>();
-        steps.add(argv("train", train, over, trainOptions));
+        steps.add(argv("train", train, over, union(trainOptions, union(FLAGS, Set.of("normalize")))));
         Map<String, String> eval = options(file, fields, EVALUATE);
         if (!eval.isEmpty()) {
             if (!eval.containsKey("data")) {
@@ -151,7 +159,7 @@ final class PipelineDefinition {
                 eval.put("master", train.get("master"));
             }
             // --data overrides the training source, not the evaluation set
-            steps.add(argv("evaluate", eval, over, Set.of("master", "fail-on-bad-files")));
+            steps.add(argv("evaluate", eval, over, union(FLAGS, Set.of("master"))));
         }
         return steps;
     }
@@ -165,7 +173,7 @@ final class PipelineDefinition {
         }
         List<String> out = new ArrayList<>(List.of(command));
         m.forEach((k, v) -> {
-            if (k.equals("fail-on-bad-files")) {
+            if (FLAGS.contains(k)) {
                 out.add("--" + k);
             } else if (k.equals("normalize")) {
                 if (!v.equals("false")) {
@@ -209,9 +217,25 @@ final class PipelineDefinition {
                     }
                 }
             }
-            out.put(spec[0], v.asText());
+            out.put(spec[0], PATHS.contains(spec[0]) ? relativeTo(file, spec[0], v.asText()) : v.asText());
         });
         return out;
+    }
+
+    /** A path field of the definition, resolved against the definition file's folder. */
+    private static String relativeTo(String file, String option, String value) {
+        if (option.equals("features")) {
+            return value.startsWith("cnn:") ? "cnn:" + relativeTo(file, "model", value.substring(4)) : value;
+        }
+        if (option.equals("arch") && (NetworkSpec.builtIns().contains(value.toLowerCase(java.util.Locale.ROOT))
+                || value.trim().startsWith("{"))) {
+            return value;
+        }
+        if (value.contains("://") || new File(value).isAbsolute()) {
+            return value;
+        }
+        File dir = new File(file).getAbsoluteFile().getParentFile();
+        return dir.toPath().resolve(value).normalize().toString();
     }
 
     private static void flatten(String file, String prefix, JsonNode node, Map<String, JsonNode> out) {

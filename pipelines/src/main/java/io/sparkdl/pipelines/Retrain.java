@@ -11,6 +11,7 @@ import io.sparkdl.image.ImageDecoder;
 import io.sparkdl.image.ImageSources;
 import io.sparkdl.io.HadoopFiles;
 import io.sparkdl.registry.ModelRegistry;
+import io.sparkdl.registry.RegistryLock;
 import io.sparkdl.report.HtmlReport;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Dataset;
@@ -50,6 +51,8 @@ final class Retrain {
             "metrics-json");
     /** Fault injection for crash tests: halt the JVM (as SIGKILL would) at the named step. */
     static final String HALT_ENV = "SPARK_DL_RETRAIN_HALT_AT";
+    /** Exit code of a run that found the registry locked by another (EX_TEMPFAIL, as flock -n callers use). */
+    static final int LOCKED = 75;
 
     private Retrain() {
     }
@@ -65,13 +68,32 @@ final class Retrain {
             throw new CliArgs.UsageException("--replay-fraction must be in [0, 1] but was " + replay);
         }
         int freeze = a.getInt("freeze-layers", 0, 0);
-        long seed = a.getInt("seed", 42, Integer.MIN_VALUE);
+        long seed = a.getLong("seed", 42);
         SparkSession spark = SparkDl.session(a, "spark-dl retrain");
         try {
             Configuration hc = spark.sparkContext().hadoopConfiguration();
             if (!HadoopFiles.exists(lake, hc)) {
                 throw new CliArgs.UsageException("--lake " + lake + " does not exist");
             }
+            OutputPaths outputs = new OutputPaths("retrain", a.has("overwrite"), hc).input("--lake", lake)
+                    .input("--holdout", holdout).output("--registry", registryDir, OutputPaths.Kind.REGISTRY)
+                    .output("--metrics-json", a.get("metrics-json", null), OutputPaths.Kind.METRICS).check();
+            try (RegistryLock lock = RegistryLock.acquire(registryDir, hc, RegistryLock.DEFAULT_LEASE)) {
+                return run(a, spark, hc, outputs, lock, lake, registryDir, holdout, epochs, minImprovement, replay,
+                        freeze, seed);
+            } catch (RegistryLock.HeldException e) {
+                System.err.println("spark-dl retrain: " + e.getMessage());
+                return LOCKED;
+            }
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static int run(CliArgs a, SparkSession spark, Configuration hc, OutputPaths outputs, RegistryLock lock,
+                           String lake, String registryDir, String holdout, int epochs, double minImprovement,
+                           double replay, int freeze, long seed) throws IOException {
+        {
             ModelRegistry reg = ModelRegistry.open(registryDir, hc);
             List<String> partitions = partitions(spark, lake, hc);
             String wm = reg.watermark();
@@ -88,7 +110,7 @@ final class Retrain {
                 m.put("changed", false);
                 m.put("watermark", wm);
                 m.put("champion", reg.champion());
-                SparkDl.writeMetrics(a, m);
+                SparkDl.writeMetrics(a, outputs, m);
                 return 0;
             }
             String id;
@@ -196,9 +218,11 @@ final class Retrain {
             challenger.summary().history().forEach(e -> hist.addObject().put("epoch", e.epoch()).put("loss", e.loss())
                     .put("trainAccuracy", e.trainAccuracy()));
             HadoopFiles.writeString(tmp + "/metrics.json", metrics.toPrettyString(), hc);   // last: marks complete
+            lock.assertHeld();
             reg.publishVersion(id, tmp);
             halt("published");
             String newWatermark = fresh.get(fresh.size() - 1);
+            lock.assertHeld();
             reg.commit(id, newWatermark, promote, () -> halt("committed"));
             hold.unpersist();
             System.out.printf("retrain: version %s on %s: holdout accuracy %.4f (champion %s) -> %s; watermark %s%n",
@@ -213,10 +237,8 @@ final class Retrain {
             m.put("championHoldoutAccuracy", Double.isNaN(championAcc) ? null : championAcc);
             m.put("watermark", newWatermark);
             m.put("champion", reg.champion());
-            SparkDl.writeMetrics(a, m);
+            SparkDl.writeMetrics(a, outputs, m);
             return 0;
-        } finally {
-            spark.stop();
         }
     }
 
@@ -238,21 +260,34 @@ final class Retrain {
                 throw new IllegalArgumentException("Parquet lake " + lake + " has no ingest_date column; it has "
                         + String.join(", ", t.columns()));
             }
-            return t.select(col("ingest_date").cast("string")).distinct().as(org.apache.spark.sql.Encoders.STRING())
-                    .collectAsList().stream().filter(java.util.Objects::nonNull).sorted().toList();
+            List<String> dates = t.select(col("ingest_date").cast("string")).distinct()
+                    .as(org.apache.spark.sql.Encoders.STRING()).collectAsList().stream()
+                    .filter(java.util.Objects::nonNull).sorted().toList();
+            for (String d : dates) {
+                checkDate(d, "Parquet lake " + lake + ": ingest_date value");
+            }
+            return dates;
         }
         List<String> out = new ArrayList<>();
         for (String name : HadoopFiles.list(lake, hc)) {
             if (name.startsWith("ingest_date=")) {
                 String d = name.substring("ingest_date=".length());
-                if (!d.matches("\\d{4}-\\d{2}-\\d{2}")) {
-                    throw new IllegalArgumentException("lake partition " + lake + "/" + name
-                            + " is not ingest_date=YYYY-MM-DD");
-                }
+                checkDate(d, "lake partition " + lake + "/" + name + ":");
                 out.add(d);
             }
         }
+        java.util.Collections.sort(out);
         return out;
+    }
+
+    /** Partition values are real dates, checked before anything is trained: a bad one never becomes the watermark. */
+    private static void checkDate(String value, String where) {
+        try {
+            ModelRegistry.date(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + " '" + value + "' is not a real date YYYY-MM-DD; rename or "
+                    + "remove it (nothing was trained)");
+        }
     }
 
     private static Dataset<Row> read(SparkSession spark, String lake, List<String> dates) {
@@ -287,8 +322,7 @@ final class Retrain {
     }
 
     private static String projectVersion() {
-        String v = Retrain.class.getPackage().getImplementationVersion();
-        return v != null ? v : "0.1.0-SNAPSHOT";
+        return SparkDl.projectVersion();
     }
 
     private static void halt(String step) {

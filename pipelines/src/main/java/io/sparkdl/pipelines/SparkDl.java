@@ -62,23 +62,29 @@ public final class SparkDl {
                         [--initial-model DIR [--freeze-layers N] [--initial-classes replace|keep]]
                         [--seed N] [--ensemble K]
                         [--combine mean|vote|weighted] [--master URL] [--metrics-json FILE]
-                        [--report-dir DIR] [--fail-on-bad-files]
-              explain   --model DIR --image FILE --out PNG [--class NAME]
+                        [--report-dir DIR] [--fail-on-bad-files] [--overwrite]
+              explain   --model DIR --image FILE --out PNG [--class NAME] [--overwrite]
                         (saliency map: where the image makes the predicted or named class more likely)
-              evaluate  --data DIR --model DIR [--master URL] [--metrics-json FILE] [--fail-on-bad-files]
+              evaluate  --data DIR --model DIR [--master URL] [--metrics-json FILE] [--report-dir DIR]
+                        [--fail-on-bad-files] [--overwrite]
               predict   --data DIR --model DIR --out DIR [--format parquet|csv] [--master URL]
-                        [--metrics-json FILE] [--fail-on-bad-files]
+                        [--metrics-json FILE] [--fail-on-bad-files] [--overwrite]
               cluster   --data DIR --k N [--pca N] [--features pixels|cnn:MODEL_DIR] [--seed N]
                         [--image-size HxW] [--channels 1|3] [--max-iter N] [--out DIR] [--format parquet|csv]
                         [--model DIR] [--master URL]
-                        [--metrics-json FILE] [--report-dir DIR] [--fail-on-bad-files]
+                        [--metrics-json FILE] [--report-dir DIR] [--fail-on-bad-files] [--overwrite]
               retrain   --lake DIR --registry DIR --holdout DIR [--epochs N] [--min-improvement X]
                         [--replay-fraction F] [--freeze-layers N] [--seed N] [--workers N] [--resume]
-                        [--master URL] [--metrics-json FILE]
+                        [--master URL] [--metrics-json FILE] [--overwrite]
               run       FILE [options that override the definition's fields]
                         (a ready pipeline definition, for example pipelines/fashion-lenet.json)
               export-idx --images FILE --labels FILE --out DIR [--per-class N] [--names fashion|digits]
-                        [--repeat K] [--max-shift PIXELS]
+                        [--repeat K] [--max-shift PIXELS] [--overwrite]
+
+            Outputs (--model, --out, --metrics-json, --report-dir) must not exist (an empty folder is fine) unless
+            --overwrite is given, and even then only an output spark-dl wrote is replaced; an output equal to,
+            inside or containing an input is refused. Exit codes: 0 done, 1 failed, 2 bad command line,
+            75 the registry is locked by another retrain run.
             """;
 
     private static final Set<String> COMMON = Set.of("data", "model", "master", "metrics-json");
@@ -132,17 +138,20 @@ public final class SparkDl {
             return args.length == 0 ? 2 : 0;
         }
         return switch (args[0]) {
-            case "train" -> train(new CliArgs(args, 1, TRAIN_OPTIONS, Set.of("fail-on-bad-files", "normalize")));
-            case "evaluate" -> evaluate(new CliArgs(args, 1, EVALUATE_OPTIONS, Set.of("fail-on-bad-files")));
+            case "train" -> train(new CliArgs(args, 1, TRAIN_OPTIONS, Set.of("fail-on-bad-files", "normalize",
+                    "overwrite")));
+            case "evaluate" -> evaluate(new CliArgs(args, 1, EVALUATE_OPTIONS, Set.of("fail-on-bad-files",
+                    "overwrite")));
             case "predict" -> predict(new CliArgs(args, 1, union(COMMON, Set.of("out", "format")),
-                    Set.of("fail-on-bad-files")));
+                    Set.of("fail-on-bad-files", "overwrite")));
             case "export-idx" -> exportIdx(new CliArgs(args, 1, Set.of("images", "labels", "out", "per-class",
-                    "names", "repeat", "max-shift"), Set.of()));
+                    "names", "repeat", "max-shift"), Set.of("overwrite")));
             case "run" -> runDefinition(args);
-            case "explain" -> explain(new CliArgs(args, 1, Set.of("model", "image", "out", "class", "master"), Set.of()));
-            case "retrain" -> Retrain.run(new CliArgs(args, 1, Retrain.OPTIONS, Set.of("resume")));
+            case "explain" -> explain(new CliArgs(args, 1, Set.of("model", "image", "out", "class", "master"),
+                    Set.of("overwrite")));
+            case "retrain" -> Retrain.run(new CliArgs(args, 1, Retrain.OPTIONS, Set.of("resume", "overwrite")));
             case "cluster" -> cluster(new CliArgs(args, 1, PipelineDefinition.CLUSTER_OPTIONS,
-                    Set.of("fail-on-bad-files")));
+                    Set.of("fail-on-bad-files", "overwrite")));
             default -> throw new CliArgs.UsageException("unknown command '" + args[0] + "'");
         };
     }
@@ -174,16 +183,26 @@ public final class SparkDl {
         if (valFraction < 0 || valFraction >= 1) {
             throw new CliArgs.UsageException("--validation-fraction must be in [0, 1) but was " + valFraction);
         }
-        long seed = a.getInt("seed", 42, Integer.MIN_VALUE);
-        CnnClassifier cnn = new CnnClassifier()
-                .setArch(arch)
+        if (h > 0) {
+            try {
+                spec.checkInput(h, w, channels > 0 ? channels : 1);
+            } catch (IllegalArgumentException e) {
+                throw new CliArgs.UsageException((size != null ? "--image-size " + h + "x" + w + " and " : "")
+                        + "--arch " + a.get("arch", "lenet") + " do not fit: " + e.getMessage());
+            }
+        }
+        long seed = a.getLong("seed", 42);
+        CnnClassifier cnn = new CnnClassifier();
+        double lr = a.getDouble("learning-rate", 1e-3);
+        set("learning-rate", lr, cnn.learningRate(), () -> cnn.setLearningRate(lr));
+        cnn.setArch(arch)
                 .setEpochs(a.getInt("epochs", 3, 1))
                 .setBatchSize(a.getInt("batch-size", 64, 1))
-                .setLearningRate(a.getDouble("learning-rate", 1e-3))
-                .setUpdater(a.get("updater", "adam"))
                 .setNumWorkers(a.getInt("workers", 0, 0))
                 .setAveragingFrequency(a.getInt("averaging-frequency", 5, 1))
                 .setSeed(seed);
+        String updater = a.get("updater", "adam");
+        set("updater", updater, cnn.updater(), () -> cnn.setUpdater(updater));
         String schedule = a.get("lr-schedule", "constant");
         try {
             io.sparkdl.nn.LearningRateSchedule.validate(schedule);
@@ -243,9 +262,20 @@ public final class SparkDl {
         if (channels > 0) {
             cnn.setImageChannels(channels);
         }
+        int members = a.getInt("ensemble", 1, 1);
+        String combine = a.get("combine", "mean");
+        if (!List.of("mean", "vote", "weighted").contains(combine)) {
+            throw new CliArgs.UsageException("--combine must be mean, vote or weighted but was " + combine);
+        }
         SparkSession spark = session(a, "spark-dl train");
         try {
+            OutputPaths outputs = new OutputPaths("train", a.has("overwrite"), spark.sparkContext().hadoopConfiguration())
+                    .input("--data", data).input("--initial-model", a.get("initial-model", null))
+                    .output("--model", modelDir, OutputPaths.Kind.MODEL)
+                    .output("--metrics-json", a.get("metrics-json", null), OutputPaths.Kind.METRICS)
+                    .output("--report-dir", a.get("report-dir", null), OutputPaths.Kind.REPORT).check();
             Loaded in = load(spark, data, h, w, channels, a.has("fail-on-bad-files"), true);
+            capWorkers(cnn, a, in.numGood * (1 - valFraction), spark);
             // A seeded hash of each image's pixels and label: the same rows are held out on every pass and every
             // run, whatever the folder's location or listing order, without caching the decoded images twice.
             Dataset<Row> rows = in.good.withColumn("isValidation", valFraction > 0
@@ -263,11 +293,6 @@ public final class SparkDl {
                 rows = norm.transform(rows);
             }
             long t0 = System.nanoTime();
-            int members = a.getInt("ensemble", 1, 1);
-            String combine = a.get("combine", "mean");
-            if (!List.of("mean", "vote", "weighted").contains(combine)) {
-                throw new CliArgs.UsageException("--combine must be mean, vote or weighted but was " + combine);
-            }
             AnyModel model;
             if (members > 1) {
                 // the CLI's held-out rows stay out of training; the ensemble splits its own validation share
@@ -277,7 +302,7 @@ public final class SparkDl {
                         .setLearningRate(cnn.getLearningRate()).setUpdater(cnn.getUpdater())
                         .setNumWorkers(cnn.getNumWorkers()).setSeed(seed)
                         .fit(rows.where(org.apache.spark.sql.functions.not(col("isValidation"))));
-                ens.write().overwrite().save(modelDir);
+                outputs.write(modelDir, OutputPaths.Kind.MODEL, tmp -> ens.write().save(tmp));
                 model = AnyModel.of(ens);
                 for (int i = 0; i < members; i++) {
                     System.out.printf("member %d: validation accuracy %.4f, weight %.3f%n", i + 1,
@@ -285,7 +310,7 @@ public final class SparkDl {
                 }
             } else {
                 CnnClassifierModel cm = cnn.fit(rows);
-                cm.write().overwrite().save(modelDir);
+                outputs.write(modelDir, OutputPaths.Kind.MODEL, tmp -> cm.write().save(tmp));
                 System.out.print(cm.summary());
                 model = AnyModel.of(cm);
             }
@@ -310,7 +335,7 @@ public final class SparkDl {
                 hist.add(r);
             }
             out.put("history", hist);
-            writeMetrics(a, out);
+            writeMetrics(a, outputs, out);
             if (a.has("report-dir")) {
                 Map<String, Object> facts = new LinkedHashMap<>();
                 facts.put("data", data);
@@ -324,7 +349,7 @@ public final class SparkDl {
                 facts.put("training images/s", model.history().stream()
                         .mapToDouble(EpochStats::imagesPerSecond).average().orElse(Double.NaN));
                 facts.put("metrics below on", valFraction > 0 ? "validation set" : "training set");
-                report(a, "spark-dl train: " + new File(modelDir).getName(), facts, model.history(), m,
+                report(a, outputs, "spark-dl train: " + new File(modelDir).getName(), facts, model.history(), m,
                         model.transform(evalRows), model.labels(), in.bad);
             }
             in.all.unpersist();
@@ -343,10 +368,7 @@ public final class SparkDl {
         if (!image.isFile()) {
             throw new CliArgs.UsageException("--image " + image + " is not a file");
         }
-        File out = new File(a.required("out"));
-        if (out.getParentFile() != null) {
-            Files.createDirectories(out.getParentFile().toPath());
-        }
+        String out = a.required("out");
         io.sparkdl.image.ImageCodec.Pixels px;
         try {
             px = io.sparkdl.image.ImageCodec.decode(Files.readAllBytes(image.toPath()), 0);
@@ -366,13 +388,15 @@ public final class SparkDl {
                 throw new CliArgs.UsageException("--class " + className + " is not one of the model's classes "
                         + List.of(model.labels()));
             }
+            OutputPaths outputs = new OutputPaths("explain", a.has("overwrite"),
+                    spark.sparkContext().hadoopConfiguration()).input("--model", modelDir)
+                    .input("--image", image.getPath()).output("--out", out, OutputPaths.Kind.PNG).check();
             io.sparkdl.explain.Saliency.Result r = model.saliency(px, className);
             String[] labels = model.labels();
             String caption = String.format("%s: saliency of '%s' (p=%.3f); predicted '%s'", image.getName(),
                     labels[r.classIndex()], r.probability(), labels[r.predicted()]);
-            if (!javax.imageio.ImageIO.write(io.sparkdl.explain.Saliency.render(r, caption), "png", out)) {
-                throw new IOException("no PNG writer available");
-            }
+            byte[] png = markedPng(io.sparkdl.explain.Saliency.render(r, caption));
+            outputs.writeBytes(out, OutputPaths.Kind.PNG, png);
             System.out.println(caption + " -> " + out);
             return 0;
         } finally {
@@ -387,6 +411,10 @@ public final class SparkDl {
         String modelDir = existingDir(a.required("model"), "--model");
         SparkSession spark = session(a, "spark-dl evaluate");
         try {
+            OutputPaths outputs = new OutputPaths("evaluate", a.has("overwrite"),
+                    spark.sparkContext().hadoopConfiguration()).input("--data", data).input("--model", modelDir)
+                    .output("--metrics-json", a.get("metrics-json", null), OutputPaths.Kind.METRICS)
+                    .output("--report-dir", a.get("report-dir", null), OutputPaths.Kind.REPORT).check();
             AnyModel model = AnyModel.load(modelDir, spark);
             int[] s = model.inputShape();
             Loaded in = load(spark, data, s[0], s[1], s[2], a.has("fail-on-bad-files"), true);
@@ -401,7 +429,7 @@ public final class SparkDl {
                     m.total());
             Map<String, Object> out = metrics(m, in);
             out.put("unknownLabelImages", m.unknown());
-            writeMetrics(a, out);
+            writeMetrics(a, outputs, out);
             if (a.has("report-dir")) {
                 Map<String, Object> facts = new LinkedHashMap<>();
                 facts.put("data", data);
@@ -411,7 +439,7 @@ public final class SparkDl {
                 facts.put("images with labels the model does not know", m.unknown());
                 facts.put("prediction time (s, decoded images)", seconds);
                 facts.put("prediction images/s", m.total() / seconds);
-                report(a, "spark-dl evaluate: " + new File(modelDir).getName(), facts,
+                report(a, outputs, "spark-dl evaluate: " + new File(modelDir).getName(), facts,
                         model.history(), m, model.transform(in.good),
                         model.labels(), in.bad);
             }
@@ -433,6 +461,10 @@ public final class SparkDl {
         }
         SparkSession spark = session(a, "spark-dl predict");
         try {
+            OutputPaths outputs = new OutputPaths("predict", a.has("overwrite"),
+                    spark.sparkContext().hadoopConfiguration()).input("--data", data).input("--model", modelDir)
+                    .output("--out", outDir, OutputPaths.Kind.PREDICTIONS)
+                    .output("--metrics-json", a.get("metrics-json", null), OutputPaths.Kind.METRICS).check();
             AnyModel model = AnyModel.load(modelDir, spark);
             int[] s = model.inputShape();
             Loaded in = load(spark, data, s[0], s[1], s[2], a.has("fail-on-bad-files"), false);
@@ -443,18 +475,20 @@ public final class SparkDl {
             Dataset<Row> out = pred.select(col("path"), col("predictedLabel"),
                     (format.equals("csv") ? to_json(probs) : probs).as("probability"),
                     col("decodeError").as("error"));
-            if (format.equals("csv")) {
-                out.write().mode("overwrite").option("header", "true").csv(outDir);
-            } else {
-                out.write().mode("overwrite").parquet(outDir);
-            }
+            outputs.write(outDir, OutputPaths.Kind.PREDICTIONS, tmp -> {
+                if (format.equals("csv")) {
+                    out.write().option("header", "true").csv(tmp);
+                } else {
+                    out.write().parquet(tmp);
+                }
+            });
             long n = spark.read().format(format).option("header", "true").load(outDir).count();
             System.out.printf("wrote %d predictions to %s (%d bad files)%n", n, outDir, in.bad.size());
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("numImages", in.numGood);
             m.put("badFiles", in.bad);
             m.put("output", outDir);
-            writeMetrics(a, m);
+            writeMetrics(a, outputs, m);
             return 0;
         } finally {
             spark.stop();
@@ -467,7 +501,7 @@ public final class SparkDl {
         String data = existingDir(a.required("data"), "--data");
         int k = a.getInt("k", 10, 2);
         int pca = a.getInt("pca", 0, 0);
-        long seed = a.getInt("seed", 42, Integer.MIN_VALUE);
+        long seed = a.getLong("seed", 42);
         String features = a.get("features", "pixels");
         CnnClassifierModel cnn = null;
         if (features.startsWith("cnn:")) {
@@ -482,6 +516,13 @@ public final class SparkDl {
         }
         SparkSession spark = session(a, "spark-dl cluster");
         try {
+            OutputPaths outputs = new OutputPaths("cluster", a.has("overwrite"),
+                    spark.sparkContext().hadoopConfiguration()).input("--data", data)
+                    .input("--features", features.startsWith("cnn:") ? features.substring(4) : null)
+                    .output("--out", a.get("out", null), OutputPaths.Kind.CLUSTERS)
+                    .output("--model", a.get("model", null), OutputPaths.Kind.MODEL)
+                    .output("--metrics-json", a.get("metrics-json", null), OutputPaths.Kind.METRICS)
+                    .output("--report-dir", a.get("report-dir", null), OutputPaths.Kind.REPORT).check();
             long t0 = System.nanoTime();
             int h = size != null ? size[0] : 0;
             int w = size != null ? size[1] : 0;
@@ -510,20 +551,25 @@ public final class SparkDl {
                 rows = pcaModel.transform(rows);
                 col = "pca";
             }
-            ImageKMeansModel km = new ImageKMeans().setFeaturesCol(col).setK(k).setSeed(seed)
+            if (k > in.numGood) {
+                LOG.warn("--k {} is more than the {} images: fitting at most {} clusters", k, in.numGood, in.numGood);
+                k = (int) in.numGood;
+            }
+            ImageKMeansModel km = new ImageKMeans().setFeaturesCol(col).setK(Math.max(2, k)).setSeed(seed)
                     .setMaxIter(a.getInt("max-iter", 20, 1)).fit(rows);
             Dataset<Row> clustered = km.transform(rows).persist(StorageLevel.MEMORY_AND_DISK());
             double seconds = (System.nanoTime() - t0) / 1e9;
             boolean labelled = clustered.where(col("label").isNotNull()).limit(1).count() > 0;
             double nmi = labelled ? ClusteringMetrics.nmi(clustered, "cluster", "label") : Double.NaN;
-            System.out.printf("%d images in %d clusters, inertia %.6g, %d iterations%s, %.1f s%n", in.numGood, k,
+            System.out.printf("%d images in %d clusters, inertia %.6g, %d iterations%s, %.1f s%n", in.numGood, km.k(),
                     km.trainingCost(), km.iterations(), labelled ? String.format(", NMI against the folder labels %.4f",
                             nmi) : "", seconds);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("numImages", in.numGood);
             m.put("badFiles", in.bad);
             m.put("features", features + (pca > 0 ? " + pca " + pca : ""));
-            m.put("k", k);
+            m.put("k", km.k());
+            m.put("requestedK", a.getInt("k", 10, 2));
             m.put("inertia", km.trainingCost());
             m.put("iterations", km.iterations());
             m.put("clusterSizes", km.clusterSizes());
@@ -537,13 +583,14 @@ public final class SparkDl {
                 if (!format.equals("parquet") && !format.equals("csv")) {
                     throw new CliArgs.UsageException("--format must be parquet or csv but was " + format);
                 }
-                var writer = clustered.select(col("path"), col("label"), col("cluster"), col("distance")).write()
-                        .mode("overwrite");
-                if (format.equals("csv")) {
-                    writer.option("header", "true").csv(a.get("out", null));
-                } else {
-                    writer.parquet(a.get("out", null));
-                }
+                var writer = clustered.select(col("path"), col("label"), col("cluster"), col("distance")).write();
+                outputs.write(a.get("out", null), OutputPaths.Kind.CLUSTERS, tmp -> {
+                    if (format.equals("csv")) {
+                        writer.option("header", "true").csv(tmp);
+                    } else {
+                        writer.parquet(tmp);
+                    }
+                });
                 m.put("output", a.get("out", null));
             }
             if (a.has("model")) {
@@ -555,16 +602,16 @@ public final class SparkDl {
                     stages.add(pcaModel);
                 }
                 stages.add(km);
-                io.sparkdl.io.SparkMLInternals.pipelineModel("cluster-" + java.util.UUID.randomUUID(),
-                        stages.toArray(new org.apache.spark.ml.Transformer[0])).write().overwrite()
-                        .save(a.get("model", null));
+                var pipeline = io.sparkdl.io.SparkMLInternals.pipelineModel("cluster-" + java.util.UUID.randomUUID(),
+                        stages.toArray(new org.apache.spark.ml.Transformer[0]));
+                outputs.write(a.get("model", null), OutputPaths.Kind.MODEL, tmp -> pipeline.write().save(tmp));
                 m.put("model", a.get("model", null));
                 LOG.info("Saved the fitted {} pipeline to {}", stages.size() == 1 ? "k-means" : "feature + k-means",
                         a.get("model", null));
             }
-            writeMetrics(a, m);
+            writeMetrics(a, outputs, m);
             if (a.has("report-dir")) {
-                clusterReport(a, clustered, col, km, m, seed);
+                clusterReport(a, outputs, clustered, col, km, m, seed);
             }
             clustered.unpersist();
             rows.unpersist();
@@ -574,7 +621,7 @@ public final class SparkDl {
         }
     }
 
-    private static void clusterReport(CliArgs a, Dataset<Row> clustered, String featureCol, ImageKMeansModel km,
+    private static void clusterReport(CliArgs a, OutputPaths outputs, Dataset<Row> clustered, String featureCol, ImageKMeansModel km,
                                       Map<String, Object> facts, long seed) {
         // 2-D view: the first two principal components of the clustered features, on a sample
         long n = clustered.count();
@@ -610,10 +657,11 @@ public final class SparkDl {
         Map<String, Object> shown = new LinkedHashMap<>(facts);
         shown.remove("badFiles");
         shown.put("clusterSizes", java.util.Arrays.toString(km.clusterSizes()));
-        String path = new HtmlReport("spark-dl cluster: " + a.get("data", "")).facts("Run", shown)
+        HtmlReport r = new HtmlReport("spark-dl cluster: " + a.get("data", "")).facts("Run", shown)
                 .scatter("First two principal components, coloured by cluster", "PC 1", "PC 2", xy, group, names)
-                .gallery("Images nearest each centre", tiles)
-                .write(a.get("report-dir", null), clustered.sparkSession().sparkContext().hadoopConfiguration());
+                .gallery("Images nearest each centre", tiles);
+        String path = writeReport(outputs, a.get("report-dir", null), r,
+                clustered.sparkSession().sparkContext().hadoopConfiguration());
         LOG.info("Wrote report to {}", path);
         System.out.println("report: " + path);
     }
@@ -629,9 +677,16 @@ public final class SparkDl {
             }
         }
         String names = a.get("names", "fashion");
-        int n = ExportIdx.export(images, labels, new File(a.required("out")), a.getInt("per-class", 0, 0),
-                names.equals("fashion") ? ExportIdx.FASHION : null, a.getInt("repeat", 1, 1), a.getInt("max-shift", 2, 0));
-        System.out.println("wrote " + n + " images to " + a.required("out"));
+        String outDir = a.required("out");
+        OutputPaths outputs = new OutputPaths("export-idx", a.has("overwrite"), new org.apache.hadoop.conf.Configuration())
+                .input("--images", images.getPath()).input("--labels", labels.getPath())
+                .output("--out", outDir, OutputPaths.Kind.IMAGES).check();
+        int[] n = new int[1];
+        outputs.write(outDir, OutputPaths.Kind.IMAGES, tmp -> n[0] = ExportIdx.export(images, labels,
+                new File(new org.apache.hadoop.fs.Path(tmp).toUri().getPath()), a.getInt("per-class", 0, 0),
+                names.equals("fashion") ? ExportIdx.FASHION : null, a.getInt("repeat", 1, 1),
+                a.getInt("max-shift", 2, 0)));
+        System.out.println("wrote " + n[0] + " images to " + outDir);
         return 0;
     }
 
@@ -707,7 +762,7 @@ public final class SparkDl {
         return new Loaded(decoded, good, n, bad);
     }
 
-    private static void report(CliArgs a, String title, Map<String, Object> facts, List<EpochStats> history,
+    private static void report(CliArgs a, OutputPaths outputs, String title, Map<String, Object> facts, List<EpochStats> history,
                                ClassificationMetrics m, Dataset<Row> predictions, String[] labels,
                                List<Map<String, String>> bad) {
         HtmlReport r = new HtmlReport(title).facts("Run", facts);
@@ -720,7 +775,8 @@ public final class SparkDl {
             bad.stream().limit(50).forEach(b -> files.put(b.get("path"), b.get("reason")));
             r.facts("Files that could not be used (" + bad.size() + ")", files);
         }
-        String path = r.write(a.get("report-dir", null), predictions.sparkSession().sparkContext().hadoopConfiguration());
+        String path = writeReport(outputs, a.get("report-dir", null), r,
+                predictions.sparkSession().sparkContext().hadoopConfiguration());
         LOG.info("Wrote report to {}", path);
         System.out.println("report: " + path);
     }
@@ -732,14 +788,76 @@ public final class SparkDl {
         return out;
     }
 
-    static void writeMetrics(CliArgs a, Map<String, Object> metrics) throws IOException {
+    /** The report's index.html in DIR, written as every output is (see {@link OutputPaths}); its path. */
+    private static String writeReport(OutputPaths outputs, String dir, HtmlReport r,
+                                      org.apache.hadoop.conf.Configuration conf) {
+        outputs.write(dir, OutputPaths.Kind.REPORT, tmp -> r.write(tmp, conf));
+        return dir.replaceAll("/+$", "") + "/index.html";
+    }
+
+    /** The metrics JSON of {@code --metrics-json}, marked as spark-dl's so that --overwrite may replace it. */
+    static void writeMetrics(CliArgs a, OutputPaths outputs, Map<String, Object> metrics) throws IOException {
         if (a.has("metrics-json")) {
-            File f = new File(a.get("metrics-json", null));
-            if (f.getParentFile() != null) {
-                f.getParentFile().mkdirs();
-            }
-            JSON.writeValue(f, metrics);
+            String f = a.get("metrics-json", null);
+            Map<String, Object> marked = new LinkedHashMap<>();
+            marked.put(OutputPaths.METRICS_MARK, "spark-dl " + projectVersion());
+            marked.putAll(metrics);
+            outputs.writeBytes(f, OutputPaths.Kind.METRICS, JSON.writeValueAsBytes(marked));
             LOG.info("Wrote metrics to {}", f);
+        }
+    }
+
+    static String projectVersion() {
+        String v = SparkDl.class.getPackage().getImplementationVersion();
+        return v != null ? v : "0.1.0-SNAPSHOT";
+    }
+
+    /** A PNG carrying the tEXt mark by which {@link OutputPaths} knows it as explain's own. */
+    private static byte[] markedPng(java.awt.image.BufferedImage img) throws IOException {
+        javax.imageio.ImageWriter w = javax.imageio.ImageIO.getImageWritersByFormatName("png").next();
+        javax.imageio.metadata.IIOMetadata meta = w.getDefaultImageMetadata(
+                javax.imageio.ImageTypeSpecifier.createFromRenderedImage(img), w.getDefaultWriteParam());
+        javax.imageio.metadata.IIOMetadataNode entry = new javax.imageio.metadata.IIOMetadataNode("tEXtEntry");
+        entry.setAttribute("keyword", "Software");
+        entry.setAttribute("value", OutputPaths.PNG_MARK);
+        javax.imageio.metadata.IIOMetadataNode text = new javax.imageio.metadata.IIOMetadataNode("tEXt");
+        text.appendChild(entry);
+        javax.imageio.metadata.IIOMetadataNode root = new javax.imageio.metadata.IIOMetadataNode("javax_imageio_png_1.0");
+        root.appendChild(text);
+        meta.mergeTree("javax_imageio_png_1.0", root);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (javax.imageio.stream.ImageOutputStream ios = javax.imageio.ImageIO.createImageOutputStream(bytes)) {
+            w.setOutput(ios);
+            w.write(new javax.imageio.IIOImage(img, null, meta));
+        } finally {
+            w.dispose();
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Sets a stage param from an option: the stage's validator decides, and the error names the option. */
+    private static void set(String option, Object value, org.apache.spark.ml.param.Param<?> p, Runnable setter) {
+        try {
+            setter.run();
+        } catch (IllegalArgumentException e) {
+            throw new CliArgs.UsageException("--" + option + " " + value + " is not valid: " + p.doc());
+        }
+    }
+
+    /**
+     * More workers than minibatches leave workers idle or with one-image partitions: capped, with a warning
+     * when the user asked for them.
+     */
+    private static void capWorkers(CnnClassifier cnn, CliArgs a, double trainImages, SparkSession spark) {
+        int asked = cnn.getNumWorkers();
+        int workers = asked > 0 ? asked : spark.sparkContext().defaultParallelism();
+        int most = (int) Math.max(1, Math.ceil(trainImages / cnn.getBatchSize()));
+        if (workers > most) {
+            if (asked > 0) {
+                LOG.warn("--workers {}: the {} training images make only {} minibatch(es) of {}; using {} worker(s)",
+                        asked, (long) trainImages, most, cnn.getBatchSize(), most);
+            }
+            cnn.setNumWorkers(most);
         }
     }
 
@@ -795,14 +913,15 @@ public final class SparkDl {
             if (p.length == 2) {
                 int h = Integer.parseInt(p[0].trim());
                 int w = Integer.parseInt(p[1].trim());
-                if (h > 0 && w > 0) {
+                if (h > 0 && w > 0 && h <= NetworkSpec.MAX_SIDE && w <= NetworkSpec.MAX_SIDE) {
                     return new int[]{h, w};
                 }
             }
         } catch (NumberFormatException ignored) {
             // fall through to the error below
         }
-        throw new CliArgs.UsageException("--image-size must look like 28x28 but was '" + s + "'");
+        throw new CliArgs.UsageException("--image-size must look like 28x28, each side between 1 and "
+                + NetworkSpec.MAX_SIDE + ", but was '" + s + "'");
     }
 
     private static Set<String> union(Set<String> a, Set<String> b) {

@@ -57,7 +57,7 @@ class RetrainTest {
     static String[] args(Path lake, Path reg, Path holdout, Path metrics, String... extra) {
         List<String> a = new ArrayList<>(List.of("retrain", "--lake", lake.toString(), "--registry", reg.toString(),
                 "--holdout", holdout.toString(), "--workers", "2", "--batch-size", "16",
-                "--master", "local[2]", "--metrics-json", metrics.toString()));
+                "--master", "local[2]", "--metrics-json", metrics.toString(), "--overwrite"));
         a.addAll(List.of(extra));
         if (!a.contains("--epochs")) {
             a.addAll(List.of("--epochs", "2"));
@@ -221,23 +221,73 @@ class RetrainTest {
         assertEquals(2 * 4 * 15, meta.get("trainingImages").asInt(), "both dates, four classes, 15 images each");
     }
 
+    /**
+     * The registry's own lock: a second run while one holds it exits 75 with one line (through the nightly
+     * wrapper too) and leaves the registry untouched; a lock left by a process that died is taken over.
+     */
     @Test
-    void nightlyWrapperNeverRunsTwoJobsAtOnce() throws Exception {
-        Path reg = Files.createDirectories(tmp.resolve("locked-registry"));
-        Process holder = new ProcessBuilder("flock", reg.resolve(".lock").toString(), "sleep", "20").start();
-        try {
-            Thread.sleep(500);
+    void twoRunsNeverShareARegistry() throws Exception {
+        Path lake = tmp.resolve("lake");
+        Path reg = tmp.resolve("registry");
+        Path hold = holdout(tmp);
+        partition(lake, "2026-11-20", FIRST, 0, 15);
+        org.apache.hadoop.conf.Configuration hc = new org.apache.hadoop.conf.Configuration();
+        try (io.sparkdl.registry.RegistryLock held = io.sparkdl.registry.RegistryLock.acquire(reg.toString(), hc,
+                java.time.Duration.ofMinutes(5))) {
             File root = new File("..").getCanonicalFile();
-            Process p = new ProcessBuilder("bash", new File(root, "scripts/retrain-nightly").getPath(), "--lake",
-                    tmp.toString(), "--registry", reg.toString(), "--holdout", tmp.toString())
-                    .redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder("bash", new File(root, "scripts/retrain-nightly").getPath(),
+                    "--lake", lake.toString(), "--registry", reg.toString(), "--holdout", hold.toString())
+                    .redirectErrorStream(true);
+            pb.environment().putAll(builder(new String[0]).environment());
+            pb.environment().put("SPARK_DL_LOG_DIR", tmp.resolve("logs").toString());
+            Process p = pb.start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS));
             assertEquals(75, p.exitValue(), out);
-            assertTrue(out.contains("another retraining run holds"), out);
-        } finally {
-            holder.destroy();
+            assertTrue(out.contains("is locked by another retrain run (run ") && out.contains("pid "
+                    + ProcessHandle.current().pid()), out);
+            assertEquals(1, out.lines().filter(l -> l.contains("locked")).count(), "one clear line:\n" + out);
+            assertFalse(Files.exists(reg.resolve("state.json")), "the locked-out run wrote nothing");
         }
+        assertFalse(Files.exists(reg.resolve(io.sparkdl.registry.RegistryLock.NAME)), "released on close");
+        // a run that died holding the lock (its pid is gone): the next run takes over and completes
+        Process dead = new ProcessBuilder("true").start();
+        dead.waitFor();
+        Files.writeString(reg.resolve(io.sparkdl.registry.RegistryLock.NAME), JSON.createObjectNode()
+                .put("owner", "crashed").put("host", hostname()).put("pid", dead.pid())
+                .put("acquired", java.time.Instant.now().toString())
+                .put("expires", java.time.Instant.now().plusSeconds(3600).toString()).toString());
+        assertEquals(0, SparkDl.run(args(lake, reg, hold, tmp.resolve("m.json"), "--epochs", "1")));
+        assertNotNull(champion(reg));
+        try (Stream<Path> s = Files.list(reg)) {
+            List<String> left = s.map(f -> f.getFileName().toString()).sorted().toList();
+            assertEquals(List.of("CHAMPION", "state.json", "versions"), left, "no lock, temp or .crc file left");
+        }
+    }
+
+    private static String hostname() throws IOException {
+        String h = System.getenv("HOSTNAME");
+        return h != null && !h.isEmpty() ? h : java.net.InetAddress.getLocalHost().getHostName();
+    }
+
+    /** An impossible partition date is refused before training and never becomes the watermark. */
+    @Test
+    void impossiblePartitionDatesAreRefusedBeforeTraining() throws Exception {
+        Path lake = tmp.resolve("lake");
+        Path reg = tmp.resolve("registry");
+        Path hold = holdout(tmp);
+        partition(lake, "2024-12-30", FIRST, 0, 10);
+        partition(lake, "2024-13-45", FIRST, 10, 10);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SparkDl.run(args(lake, reg, hold, tmp.resolve("m.json"), "--epochs", "1")));
+        assertTrue(e.getMessage().contains("ingest_date=2024-13-45") && e.getMessage().contains("not a real date"),
+                e.getMessage());
+        assertFalse(Files.exists(reg.resolve("state.json")), "nothing trained, nothing recorded");
+        assertFalse(Files.exists(reg.resolve("versions")));
+        // once the folder is fixed, a later real date is not skipped
+        Files.move(lake.resolve("ingest_date=2024-13-45"), lake.resolve("ingest_date=2024-12-31"));
+        assertEquals(0, SparkDl.run(args(lake, reg, hold, tmp.resolve("m.json"), "--epochs", "1")));
+        assertEquals("2024-12-31", JSON.readTree(reg.resolve("state.json").toFile()).get("watermark").asText());
     }
 
     private static Process launch(String[] args, String haltAt) throws Exception {

@@ -20,13 +20,35 @@ public final class HadoopFiles {
     private HadoopFiles() {
     }
 
+    /**
+     * Writes a small text file. Local files are written directly: Hadoop's local file system adds a hidden
+     * {@code .NAME.crc} beside each file, which a rename then leaves behind.
+     */
     public static void writeString(String path, String text, Configuration conf) {
         Path p = new Path(path);
-        try (FSDataOutputStream out = p.getFileSystem(conf).create(p, true)) {
-            out.write(text.getBytes(StandardCharsets.UTF_8));
+        try {
+            if (isLocal(p)) {
+                java.nio.file.Path f = localPath(p);
+                Files.createDirectories(f.getParent());
+                Files.deleteIfExists(f.resolveSibling("." + f.getFileName() + ".crc"));   // would no longer match
+                Files.write(f, text.getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            try (FSDataOutputStream out = p.getFileSystem(conf).create(p, true)) {
+                out.write(text.getBytes(StandardCharsets.UTF_8));
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write " + path, e);
         }
+    }
+
+    private static boolean isLocal(Path p) {
+        String scheme = p.toUri().getScheme();
+        return scheme == null || scheme.equals("file");
+    }
+
+    private static java.nio.file.Path localPath(Path p) {
+        return new File(p.toUri().getPath()).toPath().toAbsolutePath();
     }
 
     public static String readString(String path, Configuration conf) {

@@ -41,10 +41,28 @@ public final class ModelRegistry {
         this.conf = conf;
     }
 
-    /** Opens (or starts) the registry at {@code root} and repairs a CHAMPION file left behind by a crash. */
+    /**
+     * Opens (or starts) the registry at {@code root}, repairs a CHAMPION file left behind by a crash and removes
+     * temporary files of interrupted writes. The caller holds the registry's {@link RegistryLock}.
+     */
     public static ModelRegistry open(String root, Configuration conf) {
         ModelRegistry r = new ModelRegistry(root, conf);
         r.state = r.readState();
+        String wm = r.watermark();
+        if (wm != null) {
+            try {
+                date(wm);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("Registry state " + r.root + "/state.json has the watermark '" + wm
+                        + "', which is not a date (written by an earlier release that accepted impossible partition "
+                        + "dates): set \"watermark\" to the newest real date already trained on");
+            }
+        }
+        for (String n : HadoopFiles.list(r.root, conf)) {
+            if (n.matches("\\.?(state\\.json|CHAMPION)\\.tmp-.*")) {
+                HadoopFiles.deleteRecursively(r.root + "/" + n, conf);
+            }
+        }
         String champion = r.champion();
         if (champion != null) {
             String file = HadoopFiles.exists(r.root + "/CHAMPION", conf)
@@ -105,6 +123,21 @@ public final class ModelRegistry {
         return HadoopFiles.exists(versionDir(id) + "/metrics.json", conf);
     }
 
+    private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("uuuu-MM-dd")
+            .withResolverStyle(java.time.format.ResolverStyle.STRICT);
+
+    /**
+     * A partition date {@code YYYY-MM-DD} that exists on the calendar ({@code 2024-13-45} and {@code 2023-02-29}
+     * do not); throws IllegalArgumentException otherwise.
+     */
+    public static java.time.LocalDate date(String value) {
+        try {
+            return java.time.LocalDate.parse(value, DAY);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new IllegalArgumentException("'" + value + "' is not a date YYYY-MM-DD");
+        }
+    }
+
     /** A new version id: the UTC time, sortable. */
     public static String newVersionId(Instant now) {
         return "v" + ID.format(now);
@@ -125,6 +158,7 @@ public final class ModelRegistry {
         if (!versionComplete(versionId)) {
             throw new IllegalStateException("version " + versionId + " is not complete; refusing to commit it");
         }
+        date(watermark);   // the watermark only ever moves to a real date
         ObjectNode next = state.deepCopy();
         next.put("watermark", watermark);
         next.put("lastVersion", versionId);
@@ -142,6 +176,9 @@ public final class ModelRegistry {
         }
         if (HadoopFiles.exists(workDir(versionId), conf)) {
             HadoopFiles.deleteRecursively(workDir(versionId), conf);
+        }
+        if (HadoopFiles.exists(root + "/work", conf) && HadoopFiles.list(root + "/work", conf).isEmpty()) {
+            HadoopFiles.deleteRecursively(root + "/work", conf);
         }
     }
 

@@ -1,0 +1,244 @@
+package io.sparkdl.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkdl.io.HadoopFiles;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One writer per registry: a lease object {@code registry/LOCK} ({owner, host, pid, acquired, expires}),
+ * created only if absent (O_EXCL on a local disk, HDFS's create without overwrite), renewed by a daemon thread
+ * every third of the lease and deleted on {@link #close}. A run that crashed cannot hold it forever: the lease
+ * expires, and on the same host a lock whose process is gone is taken over at once. Taking over renames the
+ * stale object aside first, so of two runs that find it stale only one wins.
+ */
+public final class RegistryLock implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RegistryLock.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    public static final String NAME = "LOCK";
+    /** Lease length; a system property so that tests and users with long GC pauses can change it. */
+    public static final Duration DEFAULT_LEASE = Duration.ofSeconds(
+            Long.getLong("spark-dl.registry.leaseSeconds", 600));
+
+    /** The registry is locked by another live run. */
+    public static final class HeldException extends IllegalStateException {
+        HeldException(String message) {
+            super(message);
+        }
+    }
+
+    private final Path path;
+    private final Configuration conf;
+    private final String owner = UUID.randomUUID().toString();
+    private final Duration lease;
+    private final ScheduledExecutorService renewer;
+    private volatile String lost;
+
+    private RegistryLock(Path path, Configuration conf, Duration lease) {
+        this.path = path;
+        this.conf = conf;
+        this.lease = lease;
+        this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "spark-dl registry lock " + path);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Takes the lock of the registry at {@code root}, or throws {@link HeldException} naming its holder. */
+    public static RegistryLock acquire(String root, Configuration conf, Duration lease) {
+        Path p = new Path(root.replaceAll("/+$", "") + "/" + NAME);
+        RegistryLock lock = new RegistryLock(p, conf, lease);
+        HadoopFiles.mkdirs(root, conf);
+        for (int attempt = 0; attempt < 2; attempt++) {
+            if (lock.create()) {
+                long every = Math.max(1, lease.toMillis() / 3);
+                lock.renewer.scheduleAtFixedRate(lock::renew, every, every, TimeUnit.MILLISECONDS);
+                return lock;
+            }
+            JsonNode held = lock.read();
+            String stale = stale(held, lock.modified(), lease);
+            if (stale == null) {
+                throw new HeldException("the registry " + root + " is locked by another retrain run ("
+                        + describe(held) + "); not starting a second one");
+            }
+            LOG.warn("Registry lock {}: taking over from {} ({})", p, describe(held), stale);
+            lock.breakStale();
+        }
+        throw new HeldException("the registry " + root + " is locked by another retrain run that took over a stale "
+                + "lock at the same moment; not starting a second one");
+    }
+
+    /** Throws when the lease was lost (renewal failed or another run took it over): do not commit then. */
+    public void assertHeld() {
+        if (lost != null) {
+            throw new IllegalStateException("lost the registry lock " + path + ": " + lost);
+        }
+    }
+
+    @Override
+    public void close() {
+        renewer.shutdownNow();
+        JsonNode now = read();
+        if (now != null && owner.equals(now.path("owner").asText())) {
+            HadoopFiles.deleteRecursively(path.toString(), conf);
+            HadoopFiles.deleteRecursively(crc(path).toString(), conf);
+        }
+    }
+
+    private byte[] content() {
+        Instant now = Instant.now();
+        return JSON.createObjectNode().put("owner", owner).put("host", host()).put("pid", ProcessHandle.current().pid())
+                .put("acquired", now.toString()).put("expires", now.plus(lease).toString())
+                .toPrettyString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private boolean create() {
+        byte[] bytes = content();
+        try {
+            if (local()) {
+                Files.write(new java.io.File(path.toUri().getPath()).toPath(), bytes, StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE);
+                return true;
+            }
+            FileSystem fs = path.getFileSystem(conf);
+            try (FSDataOutputStream out = fs.create(path, false)) {
+                out.write(bytes);
+            }
+            return true;
+        } catch (FileAlreadyExistsException | org.apache.hadoop.fs.FileAlreadyExistsException e) {
+            return false;
+        } catch (IOException e) {
+            if (HadoopFiles.exists(path.toString(), conf)) {
+                return false;
+            }
+            throw new UncheckedIOException("Cannot create the registry lock " + path, e);
+        }
+    }
+
+    private void renew() {
+        try {
+            JsonNode now = read();
+            if (now == null || !owner.equals(now.path("owner").asText())) {
+                lost = "another run holds it now (" + describe(now) + ")";
+                LOG.error("Registry lock {}: {}", path, lost);
+                renewer.shutdown();
+                return;
+            }
+            HadoopFiles.writeStringAtomically(path.toString(), new String(content(), StandardCharsets.UTF_8), conf);
+        } catch (RuntimeException e) {
+            LOG.warn("Registry lock {}: renewal failed ({}); retrying", path, e.toString());
+        }
+    }
+
+    /** Renames the stale lock aside (one of two racing runs succeeds), then deletes it. */
+    private void breakStale() {
+        Path aside = new Path(path.getParent(), NAME + ".stale-" + UUID.randomUUID());
+        try {
+            FileSystem fs = path.getFileSystem(conf);
+            if (fs.rename(path, aside)) {
+                fs.delete(aside, false);
+                fs.delete(crc(path), false);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot take over the stale registry lock " + path, e);
+        }
+    }
+
+    /** Why a lock is stale, or null when it is live. */
+    static String stale(JsonNode held, Instant modified, Duration lease) {
+        if (held == null) {
+            // unreadable or empty (being written): live unless it is older than a lease
+            return modified != null && modified.plus(lease).isBefore(Instant.now())
+                    ? "unreadable and older than the lease" : null;
+        }
+        Instant expires;
+        try {
+            expires = Instant.parse(held.path("expires").asText());
+        } catch (RuntimeException e) {
+            return "unreadable expiry";
+        }
+        if (expires.isBefore(Instant.now())) {
+            return "its lease expired at " + expires;
+        }
+        if (host().equals(held.path("host").asText()) && held.has("pid")) {
+            long pid = held.get("pid").asLong();
+            Instant acquired = Instant.parse(held.path("acquired").asText(Instant.EPOCH.toString()));
+            boolean alive = ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                    .flatMap(ph -> ph.info().startInstant())
+                    .map(start -> !start.isAfter(acquired.plusSeconds(1)))
+                    .orElse(false);
+            if (!alive) {
+                return "its process " + pid + " on this host is gone";
+            }
+        }
+        return null;
+    }
+
+    private JsonNode read() {
+        try {
+            if (!HadoopFiles.exists(path.toString(), conf)) {
+                return null;
+            }
+            return JSON.readTree(HadoopFiles.readString(path.toString(), conf));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private Instant modified() {
+        try {
+            return Instant.ofEpochMilli(path.getFileSystem(conf).getFileStatus(path).getModificationTime());
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private boolean local() {
+        String scheme = path.toUri().getScheme();
+        return scheme == null || scheme.equals("file");
+    }
+
+    private static Path crc(Path p) {
+        return new Path(p.getParent(), "." + p.getName() + ".crc");
+    }
+
+    private static String describe(JsonNode held) {
+        if (held == null) {
+            return "holder unknown: the lock is being written or unreadable";
+        }
+        return "run " + held.path("owner").asText("?") + " on " + held.path("host").asText("?") + ", pid "
+                + held.path("pid").asText("?") + ", since " + held.path("acquired").asText("?") + ", lease until "
+                + held.path("expires").asText("?");
+    }
+
+    private static String host() {
+        String h = System.getenv("HOSTNAME");
+        if (h == null || h.isEmpty()) {
+            try {
+                h = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (IOException e) {
+                h = "unknown";
+            }
+        }
+        return h;
+    }
+}
