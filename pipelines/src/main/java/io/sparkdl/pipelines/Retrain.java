@@ -166,12 +166,18 @@ final class Retrain {
             Dataset<Row> challengerOut = challenger.transform(hold);
             double challengerAcc = accuracy(challengerOut, challenger.labels());
             double championAcc = champ == null ? Double.NaN : accuracy(champ.transform(hold), champ.labels());
-            boolean promote = champ == null || challengerAcc - championAcc >= minImprovement;
+            ClassificationMetrics cm = ClassificationMetrics.compute(challengerOut, "label", "prediction",
+                    challenger.labels());
+            // a challenger that learned nothing (diverged, constant) is never promoted, not even over no champion
+            boolean atChance = cm.atChanceLevel();
+            if (atChance) {
+                LOG.warn("retrain: version {} is at chance level on the holdout ({} against {} for guessing); it is "
+                        + "kept as a candidate and never promoted", id, cm.accuracy(), cm.chanceAccuracy());
+            }
+            boolean promote = !atChance && (champ == null || challengerAcc - championAcc >= minImprovement);
 
             String tmp = reg.root() + "/versions/.tmp-" + id + "-" + UUID.randomUUID();
             challenger.write().overwrite().save(tmp + "/model");
-            ClassificationMetrics cm = ClassificationMetrics.compute(challengerOut, "label", "prediction",
-                    challenger.labels());
             Map<String, Object> facts = new LinkedHashMap<>();
             facts.put("version", id);
             facts.put("parent (champion at start)", champion == null ? "none (trained from scratch)" : champion);
@@ -180,6 +186,7 @@ final class Retrain {
             facts.put("holdout accuracy (challenger)", challengerAcc);
             facts.put("holdout accuracy (champion)", Double.isNaN(championAcc) ? "n/a" : championAcc);
             facts.put("promoted", promote);
+            facts.put("at chance level", atChance);
             new HtmlReport("spark-dl retrain: " + id).facts("Run", facts)
                     .trainingCurves(challenger.summary().history()).confusion(cm)
                     .gallery("Misclassified holdout images (first 24)",
@@ -194,6 +201,7 @@ final class Retrain {
                 metrics.put("championHoldoutAccuracy", championAcc);
             }
             metrics.put("promoted", promote);
+            metrics.put("atChanceLevel", atChance);
             metrics.put("minImprovement", minImprovement);
             if (champion == null) {
                 metrics.putNull("parentVersion");

@@ -321,6 +321,13 @@ public final class SparkDl {
                     "prediction", model.labels());
             System.out.printf("%s accuracy %.4f, weighted F1 %.4f on %d images%n",
                     valFraction > 0 ? "validation" : "training", m.accuracy(), m.weightedF1(), m.total());
+            if (m.atChanceLevel()) {
+                String what = String.format("the model is at chance level: %s accuracy %.4f against %.4f for "
+                        + "guessing; it learned nothing usable (a diverged run? try a smaller --learning-rate)",
+                        valFraction > 0 ? "validation" : "training", m.accuracy(), m.chanceAccuracy());
+                LOG.warn(what);
+                System.out.println("WARNING: " + what);
+            }
             Map<String, Object> out = metrics(m, in);
             out.put("evaluatedOn", valFraction > 0 ? "validation" : "training");
             List<Map<String, Object>> hist = new ArrayList<>();
@@ -349,6 +356,10 @@ public final class SparkDl {
                 facts.put("training images/s", model.history().stream()
                         .mapToDouble(EpochStats::imagesPerSecond).average().orElse(Double.NaN));
                 facts.put("metrics below on", valFraction > 0 ? "validation set" : "training set");
+                if (m.atChanceLevel()) {
+                    facts.put("WARNING", "at chance level: accuracy " + m.accuracy() + ", guessing "
+                            + m.chanceAccuracy());
+                }
                 report(a, outputs, "spark-dl train: " + new File(modelDir).getName(), facts, model.history(), m,
                         model.transform(evalRows), model.labels(), in.bad);
             }

@@ -182,6 +182,16 @@ class NothingLostTest {
     }
 
     @Test
+    void aDivergedRunSaysItIsAtChanceLevel() throws Exception {
+        Path m = tmp.resolve("diverged.json");
+        assertEquals(0, SparkDl.run(new String[]{"train", "--data", data.toString(), "--model",
+                tmp.resolve("diverged").toString(), "--epochs", "1", "--learning-rate", "1000", "--updater", "sgd",
+                "--validation-fraction", "0", "--master", "local[2]", "--metrics-json", m.toString()}));
+        JsonNode r = JSON.readTree(m.toFile());
+        assertTrue(r.get("atChanceLevel").asBoolean(), r.get("accuracy") + " against " + r.get("chanceAccuracy"));
+    }
+
+    @Test
     void explainReplacesOnlyItsOwnPng() throws Exception {
         Path image = Files.list(data.resolve("coat")).sorted().findFirst().orElseThrow();
         Path png = tmp.resolve("map.png");

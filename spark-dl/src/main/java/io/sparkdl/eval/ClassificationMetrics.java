@@ -87,6 +87,30 @@ public final class ClassificationMetrics {
         return n == 0 ? Double.NaN : (double) correct / n;
     }
 
+    /** How far above guessing an accuracy must be for {@link #atChanceLevel} to be false. */
+    public static final double CHANCE_MARGIN = 0.05;
+
+    /**
+     * The accuracy of guessing: the larger of 1/classes and the most frequent class's share (what a constant
+     * predictor scores).
+     */
+    public double chanceAccuracy() {
+        long n = total();
+        long most = 0;
+        for (int k = 0; k < labels.length; k++) {
+            most = Math.max(most, support(k));
+        }
+        return Math.max(1.0 / labels.length, n == 0 ? 0 : (double) most / n);
+    }
+
+    /**
+     * True when the accuracy is within {@value #CHANCE_MARGIN} of {@link #chanceAccuracy}: the model learned
+     * nothing usable (a diverged run, a constant predictor).
+     */
+    public boolean atChanceLevel() {
+        return total() > 0 && labels.length > 1 && accuracy() <= chanceAccuracy() + CHANCE_MARGIN;
+    }
+
     public long support(int k) {
         return Arrays.stream(confusion[k]).sum();
     }
@@ -139,6 +163,8 @@ public final class ClassificationMetrics {
         }
         m.put("perClass", per);
         m.put("confusionMatrix", confusionMatrix());
+        m.put("chanceAccuracy", chanceAccuracy());
+        m.put("atChanceLevel", atChanceLevel());
         return m;
     }
 }
