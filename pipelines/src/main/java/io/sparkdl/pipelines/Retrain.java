@@ -127,8 +127,9 @@ final class Retrain {
             }
             halt("begun");
             String champion = reg.champion();
+            // the champion's files are checked against its manifest before they are trusted
             CnnClassifierModel champ = champion == null ? null
-                    : CnnClassifierModel.load(reg.versionDir(champion) + "/model");
+                    : CnnClassifierModel.load(reg.verifiedVersion(champion) + "/model");
             int[] shape = champ != null ? champ.inputShape() : new int[]{28, 28, 1};
             ImageDecoder dec = new ImageDecoder().setSize(shape[0], shape[1]).setChannels(shape[2])
                     .setHandleInvalid("skip");
@@ -176,7 +177,9 @@ final class Retrain {
             }
             boolean promote = !atChance && (champ == null || challengerAcc - championAcc >= minImprovement);
 
-            String tmp = reg.root() + "/versions/.tmp-" + id + "-" + UUID.randomUUID();
+            // written in place under its own id; valid only once its manifest is written, last
+            String dir = reg.startVersion(id);
+            String tmp = dir != null ? dir : reg.root() + "/work/" + id + "/discarded-" + UUID.randomUUID();
             challenger.write().overwrite().save(tmp + "/model");
             Map<String, Object> facts = new LinkedHashMap<>();
             facts.put("version", id);
@@ -225,9 +228,14 @@ final class Retrain {
             ArrayNode hist = metrics.putArray("history");
             challenger.summary().history().forEach(e -> hist.addObject().put("epoch", e.epoch()).put("loss", e.loss())
                     .put("trainAccuracy", e.trainAccuracy()));
-            HadoopFiles.writeString(tmp + "/metrics.json", metrics.toPrettyString(), hc);   // last: marks complete
+            HadoopFiles.writeString(tmp + "/metrics.json", metrics.toPrettyString(), hc);
             lock.assertHeld();
-            reg.publishVersion(id, tmp);
+            if (dir != null) {
+                reg.publishVersion(id);
+            } else {
+                // the interrupted run had published this version already: it stands as written
+                HadoopFiles.deleteRecursively(tmp, hc);
+            }
             halt("published");
             String newWatermark = fresh.get(fresh.size() - 1);
             lock.assertHeld();

@@ -82,9 +82,34 @@ class RetrainTest {
         assertEquals(0, SparkDl.run(args(lake, reg, hold, m)));
         assertFalse(JSON.readTree(m.toFile()).get("changed").asBoolean());
         assertEquals(1, versions(reg).size());
-        // night 2: a new class arrives; the warm-started challenger widens its output layer
+        // night 2: a new class arrives; the warm-started challenger widens its output layer. A reader polls the
+        // registry meanwhile: the state is always there and CHAMPION always names a version with its manifest.
         partition(lake, "2026-11-21", MORE, 25, 25);
-        assertEquals(0, SparkDl.run(args(lake, reg, hold, m, "--freeze-layers", "2")));
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        List<String> seenWrong = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread reader = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    JSON.readTree(Files.readString(reg.resolve("state.json")));
+                    String c = Files.readString(reg.resolve("CHAMPION")).trim();
+                    if (!Files.isRegularFile(reg.resolve("versions").resolve(c).resolve("MANIFEST.json"))) {
+                        seenWrong.add("champion " + c + " without a manifest");
+                    }
+                    reads.incrementAndGet();
+                } catch (IOException e) {
+                    seenWrong.add(e.toString());
+                }
+            }
+        });
+        reader.start();
+        try {
+            assertEquals(0, SparkDl.run(args(lake, reg, hold, m, "--freeze-layers", "2")));
+        } finally {
+            reader.interrupt();
+            reader.join();
+        }
+        assertTrue(reads.get() > 100, "the reader ran: " + reads);
+        assertEquals(List.of(), seenWrong);
         JsonNode n2 = JSON.readTree(m.toFile());
         String v2 = n2.get("version").asText();
         JsonNode meta2 = JSON.readTree(reg.resolve("versions").resolve(v2).resolve("metrics.json").toFile());
@@ -268,6 +293,45 @@ class RetrainTest {
     private static String hostname() throws IOException {
         String h = System.getenv("HOSTNAME");
         return h != null && !h.isEmpty() ? h : java.net.InetAddress.getLocalHost().getHostName();
+    }
+
+    /**
+     * A version is valid only through its manifest: a tampered champion is refused before it is trusted, a
+     * version without a manifest is removed, and a lost state.json is rebuilt from the manifests.
+     */
+    @Test
+    void versionsAreValidOnlyThroughTheirManifests() throws Exception {
+        Path lake = tmp.resolve("lake");
+        Path reg = tmp.resolve("registry");
+        Path hold = holdout(tmp);
+        partition(lake, "2026-11-20", FIRST, 0, 15);
+        Path m = tmp.resolve("m.json");
+        assertEquals(0, SparkDl.run(args(lake, reg, hold, m, "--epochs", "1")));
+        String v1 = champion(reg);
+        JsonNode manifest = JSON.readTree(reg.resolve("versions").resolve(v1).resolve("MANIFEST.json").toFile());
+        assertTrue(manifest.get("files").size() > 5, manifest.toString());
+        // a half-written version (a crash mid-copy) is never trusted, and is cleaned up
+        Path half = Files.createDirectories(reg.resolve("versions").resolve("v20990101T000000000Z").resolve("model"));
+        Files.writeString(half.resolveSibling("metrics.json"), "{\"promoted\": true}");
+        // state.json and CHAMPION lost: rebuilt from the manifests, not read as a new registry
+        Files.delete(reg.resolve("state.json"));
+        Files.delete(reg.resolve("CHAMPION"));
+        assertEquals(0, SparkDl.run(args(lake, reg, hold, m, "--epochs", "1")));
+        JsonNode run = JSON.readTree(m.toFile());
+        assertFalse(run.get("changed").asBoolean(), "the watermark came back: nothing new to train: " + run);
+        assertEquals(v1, run.get("champion").asText());
+        assertEquals(v1, champion(reg));
+        assertEquals(List.of(v1), versions(reg), "the version without a manifest was removed");
+        // a champion whose files do not match the manifest is refused when it would be used
+        partition(lake, "2026-11-21", FIRST, 15, 15);
+        Path zip = reg.resolve("versions").resolve(v1).resolve("model/network/network.zip");
+        byte[] bytes = Files.readAllBytes(zip);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(zip, bytes);
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> SparkDl.run(args(lake, reg, hold, m, "--epochs", "1")));
+        assertTrue(e.getMessage().contains(v1) && e.getMessage().contains("network.zip does not match its checksum"),
+                e.getMessage());
     }
 
     /** An impossible partition date is refused before training and never becomes the watermark. */

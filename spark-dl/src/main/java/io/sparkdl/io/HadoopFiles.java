@@ -42,6 +42,13 @@ public final class HadoopFiles {
         }
     }
 
+    /** Object stores, where a rename is a copy and one PUT of one object is atomic. */
+    public static boolean isObjectStore(Path p) {
+        String scheme = p.toUri().getScheme();
+        return scheme != null && java.util.Set.of("s3a", "s3", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "oss",
+                "cosn", "obs").contains(scheme);
+    }
+
     private static boolean isLocal(Path p) {
         String scheme = p.toUri().getScheme();
         return scheme == null || scheme.equals("file");
@@ -62,9 +69,16 @@ public final class HadoopFiles {
 
     /**
      * Replaces {@code path} atomically: the text goes to a temporary file beside it, which is then renamed
-     * over it (rename(2) on local disks, an atomic rename on HDFS). Readers see the old or the new content.
+     * over it (rename(2) on local disks, an atomic rename on HDFS); on object stores it is one PUT. Readers
+     * see the old or the new content, never none.
      */
     public static void writeStringAtomically(String path, String text, Configuration conf) {
+        if (isObjectStore(new Path(path))) {
+            // one PUT of one object is atomic on S3 and its peers; a rename there is a copy plus a delete,
+            // during which the object is missing
+            writeString(path, text, conf);
+            return;
+        }
         String tmp = path + ".tmp-" + java.util.UUID.randomUUID();
         writeString(tmp, text, conf);
         replace(tmp, path, conf);
