@@ -3,6 +3,7 @@ package io.sparkdl.testkit;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;
+import org.jclouds.blobstore.TransientApiMetadata;
 import org.jclouds.blobstore.BlobStoreContext;
 
 import java.net.URI;
@@ -22,7 +23,9 @@ public final class S3Store extends TestStore {
 
     @Override
     protected Map<String, String> start() throws Exception {
-        blobs = ContextBuilder.newBuilder("transient").credentials("identity", "credential")
+        // by API metadata, not by name: a lookup by name loads every provider s3proxy lists, Azure's included,
+        // whose jclouds classes are excluded from the test classpath
+        blobs = ContextBuilder.newBuilder(new TransientApiMetadata()).credentials("identity", "credential")
                 .build(BlobStoreContext.class);
         proxy = S3Proxy.builder().blobStore(blobs.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS, SECRET).build();
