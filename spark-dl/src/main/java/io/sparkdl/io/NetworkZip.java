@@ -98,19 +98,22 @@ public final class NetworkZip {
                 MultiLayerConfiguration configuration = null;
                 MultiLayerNetwork net = null;
                 java.util.Set<String> seen = new java.util.HashSet<>();
+                long maxBytes = MAX_INFLATION * fileLength + 1024;
                 for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
                     entry = e.getName();
                     checkEntry(path, entry, seen);
-                    long maxBytes = MAX_INFLATION * fileLength + 1024;
                     switch (entry) {
                         case CONFIGURATION -> configuration = configuration(path, readAtMost(zip, path, entry));
                         case COEFFICIENTS -> {
                             if (configuration == null) {
                                 throw new ModelFileException(path, entry, CONFIGURATION + " must come first", null);
                             }
-                            INDArray params = readArray(zip, numParams(configuration), maxBytes, path, entry);
+                            long n = numParams(configuration);
+                            checkFits(n, 4, maxBytes, path, entry); // before allocating what the configuration claims
+                            INDArray params = Nd4j.createUninitialized(configuration.getDataType(), 1, n);
+                            readArray(zip, params, maxBytes, path, entry);
                             net = new MultiLayerNetwork(configuration);
-                            net.init(params.castTo(configuration.getDataType()), false);
+                            net.init(params, false);
                         }
                         default -> { // UPDATER_STATE
                             if (net == null) {
@@ -121,8 +124,8 @@ public final class NetworkZip {
                                 throw new ModelFileException(path, entry, "the configuration's updater keeps no state",
                                         null);
                             }
-                            INDArray state = readArray(zip, view.length(), maxBytes, path, entry);
-                            net.getUpdater().setStateViewArray(net, state.castTo(view.dataType()), false);
+                            // straight into the updater's own state (what setStateViewArray would copy it to)
+                            readArray(zip, view, maxBytes, path, entry);
                         }
                     }
                     if (zip.read() != -1) {
@@ -207,15 +210,21 @@ public final class NetworkZip {
         return n;
     }
 
-    /**
-     * Reads one array in {@code Nd4j.write}'s format as a row vector of exactly {@code expected} elements,
-     * checking every length before allocating.
-     */
-    private static INDArray readArray(InputStream in, long expected, long maxBytes, String path, String entry)
-            throws IOException {
-        if (expected > Integer.MAX_VALUE - 8) {
-            throw new ModelFileException(path, entry, "the configuration has " + expected + " values, too many", null);
+    private static void checkFits(long values, int width, long maxBytes, String path, String entry) {
+        if (values > Integer.MAX_VALUE - 8 || values * width > maxBytes) {
+            throw new ModelFileException(path, entry, values + " values of " + width
+                    + " bytes cannot fit in a file of this size", null);
         }
+    }
+
+    /**
+     * Reads one array in {@code Nd4j.write}'s format into {@code dst}, a row vector allocated for what the
+     * configuration needs: the file's shape and length must equal it, and every length is checked before use.
+     */
+    private static void readArray(InputStream in, INDArray dst, long maxBytes, String path, String entry)
+            throws IOException {
+        long expected = dst.length();
+        checkFits(expected, 4, maxBytes, path, entry);
         DataInputStream d = new DataInputStream(in);
         Header shapeHeader = header(d, path, entry);
         if (shapeHeader.type != DataType.LONG && shapeHeader.type != DataType.INT
@@ -251,26 +260,23 @@ public final class NetworkZip {
                     null);
         }
         int width = data.type == DataType.FLOAT ? 4 : 8;
-        if (expected * width > maxBytes) {
-            throw new ModelFileException(path, entry, expected + " values of " + width
-                    + " bytes cannot fit in a file of this size", null);
-        }
-        INDArray a = Nd4j.createUninitialized(data.type, 1, expected);
-        DataBuffer buf = a.data();
+        checkFits(expected, width, maxBytes, path, entry);
+        // a dense array that owns its buffer is filled in place; anything else through a copy
+        boolean inPlace = dst.offset() == 0 && dst.data().length() == expected && !dst.isView();
+        INDArray target = inPlace ? dst : Nd4j.createUninitialized(dst.dataType(), 1, expected);
+        DataBuffer buf = target.data();
         byte[] chunk = new byte[width << 14];
         ByteBuffer bb = ByteBuffer.wrap(chunk); // big-endian, as DataOutputStream wrote it
         for (long i = 0; i < expected; ) {
             int n = (int) Math.min(chunk.length / width, expected - i);
             d.readFully(chunk, 0, n * width);
             for (int j = 0; j < n; j++, i++) {
-                if (width == 4) {
-                    buf.put(i, bb.getFloat(j * 4));
-                } else {
-                    buf.put(i, bb.getDouble(j * 8));
-                }
+                buf.put(i, width == 4 ? bb.getFloat(j * 4) : bb.getDouble(j * 8));
             }
         }
-        return a;
+        if (!inPlace) {
+            dst.assign(target.reshape(dst.shape()));
+        }
     }
 
     private record Header(String mode, long length, DataType type) {
