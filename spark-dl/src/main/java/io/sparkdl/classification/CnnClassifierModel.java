@@ -8,6 +8,7 @@ import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.image.ImageStruct;
 import io.sparkdl.image.Normalization;
 import io.sparkdl.io.HadoopFiles;
+import io.sparkdl.io.NetworkZip;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.param.SharedParams;
 import io.sparkdl.train.EpochStats;
@@ -35,7 +36,6 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -413,8 +413,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
                 }
             }
             HadoopFiles.writeString(path + "/data/model.json", data.toPrettyString(), hc);
-            HadoopFiles.writeViaLocal(path + "/network/network.zip", hc,
-                    f -> ModelSerializer.writeModel(m.network, f, true));
+            NetworkZip.write(m.network, path + "/network/network.zip", hc);
         }
     }
 
@@ -431,9 +430,8 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException("Corrupt model data in " + path + "/data/model.json", e);
             }
-            Nd4jBackend.init();
-            MultiLayerNetwork net = HadoopFiles.readViaLocal(path + "/network/network.zip", hc,
-                    f -> ModelSerializer.restoreMultiLayerNetwork(f, true));
+            // never DL4J's ModelSerializer: it deserializes a preprocessor.bin entry with ObjectInputStream
+            MultiLayerNetwork net = NetworkZip.read(path + "/network/network.zip", hc);
             String[] labels = new String[data.get("labels").size()];
             for (int i = 0; i < labels.length; i++) {
                 labels[i] = data.get("labels").get(i).asText();

@@ -181,8 +181,11 @@ public class ImageKMeansModel extends Model<ImageKMeansModel> implements MLWrita
                 SparkSession spark = sparkSession();
                 SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
                         ImageKMeansModel.class);
-                double[][] a = HadoopFiles.readArrays(path + "/data/kmeans.bin",
-                        spark.sparkContext().hadoopConfiguration());
+                String file = path + "/data/kmeans.bin";
+                double[][] a = HadoopFiles.readArrays(file, spark.sparkContext().hadoopConfiguration());
+                HadoopFiles.require(a.length >= 3 && a[0].length == 2 && a[1].length == a.length - 2
+                        && java.util.Arrays.stream(a, 2, a.length).allMatch(c -> c.length == a[2].length
+                        && c.length > 0), file, "[cost, iterations], k cluster sizes and k centres of one length");
                 long[] sizes = new long[a[1].length];
                 for (int i = 0; i < sizes.length; i++) {
                     sizes[i] = (long) a[1][i];

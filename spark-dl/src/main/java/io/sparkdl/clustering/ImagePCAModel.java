@@ -279,7 +279,12 @@ public class ImagePCAModel extends Model<ImagePCAModel> implements MLWritable {
                 SparkSession spark = sparkSession();
                 SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
                         ImagePCAModel.class);
-                double[][] a = HadoopFiles.readArrays(path + "/data/pca.bin", spark.sparkContext().hadoopConfiguration());
+                String file = path + "/data/pca.bin";
+                double[][] a = HadoopFiles.readArrays(file, spark.sparkContext().hadoopConfiguration());
+                HadoopFiles.require(a.length >= 5 && a[3].length == 1 && a[1].length == a.length - 4
+                        && a[2].length == a[1].length && a[0].length > 0
+                        && java.util.Arrays.stream(a, 4, a.length).allMatch(c -> c.length == a[0].length), file,
+                        "mean, k variances, k ratios, [rows] and k components as long as the mean");
                 double[][] comps = java.util.Arrays.copyOfRange(a, 4, a.length);
                 ImagePCAModel m = new ImagePCAModel(meta.uid(), a[0], comps, a[1], a[2], (long) a[3][0]);
                 meta.applyParams(m);

@@ -336,7 +336,10 @@ public class EnsembleClassifierModel extends Model<EnsembleClassifierModel> impl
                 } catch (IOException e) {
                     throw new UncheckedIOException("Corrupt ensemble data in " + path + "/data/ensemble.json", e);
                 }
-                int n = data.get("members").asInt();
+                int n = data.path("members").asInt();
+                HadoopFiles.require(n > 0 && data.path("weights").size() == n
+                        && data.path("validationAccuracies").size() == n, path + "/data/ensemble.json",
+                        "a member count > 0 and as many weights and validation accuracies");
                 CnnClassifierModel[] ms = new CnnClassifierModel[n];
                 double[] w = new double[n];
                 double[] a = new double[n];

@@ -152,8 +152,10 @@ public class ImageNormalizerModel extends Model<ImageNormalizerModel> implements
                 SparkSession spark = sparkSession();
                 SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
                         ImageNormalizerModel.class);
-                double[][] a = HadoopFiles.readArrays(path + "/data/normalization.bin",
-                        spark.sparkContext().hadoopConfiguration());
+                String file = path + "/data/normalization.bin";
+                double[][] a = HadoopFiles.readArrays(file, spark.sparkContext().hadoopConfiguration());
+                HadoopFiles.require(a.length == 2 && a[0].length == a[1].length && a[0].length > 0, file,
+                        "a mean and a standard deviation per channel");
                 ImageNormalizerModel m = new ImageNormalizerModel(meta.uid(), new Normalization(a[0], a[1]));
                 meta.applyParams(m);
                 return m;

@@ -57,14 +57,21 @@ public final class HadoopFiles {
     private static java.nio.file.Path localPath(Path p) {
         return new File(p.toUri().getPath()).toPath().toAbsolutePath();
     }
+    /** The most a small file (JSON data, markers) may hold: a corrupt or hostile one cannot exhaust memory. */
+    public static final int MAX_STRING_BYTES = 64 << 20;
 
     public static String readString(String path, Configuration conf) {
         Path p = new Path(path);
+        byte[] b;
         try (FSDataInputStream in = p.getFileSystem(conf).open(p)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            b = in.readNBytes(MAX_STRING_BYTES + 1);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read " + path, e);
         }
+        if (b.length > MAX_STRING_BYTES) {
+            throw new ModelFileException(path, "larger than " + MAX_STRING_BYTES + " bytes");
+        }
+        return new String(b, StandardCharsets.UTF_8);
     }
 
     /**
@@ -169,24 +176,53 @@ public final class HadoopFiles {
         }
     }
 
-    /** Reads what {@link #writeArrays} wrote. */
+    /**
+     * Reads what {@link #writeArrays} wrote. Every count is checked against the bytes the file has left
+     * before anything is allocated, and the file must end where its last array does.
+     */
     public static double[][] readArrays(String path, Configuration conf) {
         Path p = new Path(path);
-        try (java.io.DataInputStream in = new java.io.DataInputStream(
-                new java.io.BufferedInputStream(p.getFileSystem(conf).open(p), 1 << 16))) {
-            if (in.readInt() != 0x53444C41) {
-                throw new IOException("not a spark-dl array file");
-            }
-            double[][] out = new double[in.readInt()][];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = new double[in.readInt()];
-                for (int j = 0; j < out[i].length; j++) {
-                    out[i][j] = in.readDouble();
+        try {
+            FileSystem fs = p.getFileSystem(conf);
+            long left = fs.getFileStatus(p).getLen();
+            try (java.io.DataInputStream in = new java.io.DataInputStream(
+                    new java.io.BufferedInputStream(fs.open(p), 1 << 16))) {
+                if (left < 8 || in.readInt() != 0x53444C41) {
+                    throw new ModelFileException(path, "not a spark-dl array file");
                 }
+                int count = in.readInt();
+                left -= 8;
+                if (count < 0 || 4L * count > left) {
+                    throw new ModelFileException(path, "claims " + count + " arrays in " + left + " bytes");
+                }
+                double[][] out = new double[count][];
+                for (int i = 0; i < count; i++) {
+                    int n = in.readInt();
+                    left -= 4;
+                    if (n < 0 || 8L * n > left) {
+                        throw new ModelFileException(path, "array " + i + " claims " + n + " values in " + left
+                                + " bytes");
+                    }
+                    out[i] = new double[n];
+                    for (int j = 0; j < n; j++) {
+                        out[i][j] = in.readDouble();
+                    }
+                    left -= 8L * n;
+                }
+                if (left != 0 || in.read() != -1) {
+                    throw new ModelFileException(path, left + " unexpected bytes after the last array");
+                }
+                return out;
             }
-            return out;
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read " + path + " (corrupt or truncated model data?)", e);
+            throw new ModelFileException(path, null, "unreadable, truncated or corrupt (" + e + ")", e);
+        }
+    }
+
+    /** Refuses model data whose arrays do not have the structure its reader expects. */
+    public static void require(boolean ok, String path, String expected) {
+        if (!ok) {
+            throw new ModelFileException(path, "expected " + expected);
         }
     }
 

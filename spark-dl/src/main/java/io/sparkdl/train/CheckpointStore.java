@@ -73,7 +73,12 @@ public final class CheckpointStore {
         if (!fingerprint.equals(o.path("fingerprint").asText())) {
             return null;
         }
-        double[][] a = HadoopFiles.readArrays(epochDir + "/state.bin", conf);
+        String file = epochDir + "/state.bin";
+        double[][] a = HadoopFiles.readArrays(file, conf);
+        HadoopFiles.require((a.length == 4 || a.length == 5) && a[0].length > 0 && a[3].length >= 2
+                && (a[2].length == 0 || a[2].length == a[0].length)
+                && (a.length == 4 || a[4].length == 0 || a[4].length == a[0].length), file,
+                "weights, updater state, velocity, [epochs, iteration(, best epoch)] and best weights");
         List<EpochStats> history = new ArrayList<>();
         for (JsonNode e : o.get("history")) {
             history.add(new EpochStats(e.get(0).asInt(), e.get(1).asDouble(), e.get(2).asDouble(),

@@ -82,7 +82,7 @@ class NetworkSpecTest {
     }
 
     @Test
-    void bncnnAndResnetSurviveJsonAndModelSerializer(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+    void bncnnAndResnetSurviveJsonAndNetworkZip(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
             throws Exception {
         for (String arch : new String[]{"bncnn", "resnet"}) {
             MultiLayerConfiguration conf = NetworkSpec.parse(arch).toConfiguration(28, 28, 1, 10, ADAM);
@@ -97,9 +97,9 @@ class NetworkSpecTest {
             copy.init();
             copy.setParams(net.params().dup());
             assertEquals(0, expected.sub(copy.output(x, false)).amaxNumber().doubleValue(), 1e-5, arch);
-            java.io.File f = tmp.resolve(arch + ".zip").toFile();
-            org.deeplearning4j.util.ModelSerializer.writeModel(net, f, true);
-            MultiLayerNetwork back = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(f, true);
+            String f = tmp.resolve(arch + ".zip").toString();
+            io.sparkdl.io.NetworkZip.write(net, f, new org.apache.hadoop.conf.Configuration());
+            MultiLayerNetwork back = io.sparkdl.io.NetworkZip.read(f, new org.apache.hadoop.conf.Configuration());
             assertEquals(0, expected.sub(back.output(x, false)).amaxNumber().doubleValue(), 1e-5, arch);
         }
     }
