@@ -35,6 +35,8 @@ $IM -size 16x16 'xc:rgb(230,30,30)' -colorspace CMYK -quality 95 cmyk.jpg
 $IM -size 16x16 'xc:rgb(230,30,30)' -profile $ICC/srgb.icc -profile $ICC/default_cmyk.icc -quality 95 cmyk-icc.jpg
 # rgb(230,30,30) in sRGB, stored as Adobe RGB (1998) values with that profile embedded.
 $IM -size 16x16 'xc:rgb(230,30,30)' -profile $ICC/srgb.icc -profile $ICC/a98.icc -quality 95 adobe-rgb.jpg
+$IM -size 16x16 'xc:rgb(230,30,30)' -profile $ICC/srgb.icc -profile $ICC/a98.icc adobe-rgb.png
+$IM -size 16x16 'xc:rgb(230,30,30)' -profile $ICC/srgb.icc -profile $ICC/a98.icc -define webp:lossless=true adobe-rgb.webp
 
 # 16 bits per sample, colour and gray.
 $IM -size 8x8 'xc:#123456789ABC' -depth 16 PNG48:rgb16.png

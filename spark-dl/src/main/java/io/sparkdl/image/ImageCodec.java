@@ -9,13 +9,19 @@ import javax.imageio.stream.ImageInputStream;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.color.ColorSpace;
+import java.awt.color.ICC_ColorSpace;
+import java.awt.color.ICC_Profile;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorConvertOp;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
 import java.awt.image.DataBufferByte;
 import java.awt.image.Raster;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
 
 /**
  * Decoding and pixel conversions on compact uint8 arrays.
@@ -153,6 +159,7 @@ public final class ImageCodec {
         if (img == null || img.getWidth() <= 0 || img.getHeight() <= 0) {
             throw new DecodeException("image has no pixels");
         }
+        img = withPngProfile(img, bytes);
         Pixels px = fromBufferedImage(img, channels);
         img = null; // the decoded raster can go before the resize allocates
         px = ExifOrientation.apply(px, orientation);
@@ -176,6 +183,66 @@ public final class ImageCodec {
     private static String isoBrand(byte[] b) {
         if (b.length >= 12 && b[4] == 'f' && b[5] == 't' && b[6] == 'y' && b[7] == 'p') {
             return new String(b, 8, 4, StandardCharsets.US_ASCII).trim();
+        }
+        return null;
+    }
+
+    /**
+     * The JDK's PNG reader ignores a PNG's iCCP chunk (the TIFF, WebP and JPEG readers apply theirs): the
+     * image is relabelled with the embedded profile, so that the conversion to sRGB below applies it.
+     */
+    private static BufferedImage withPngProfile(BufferedImage img, byte[] bytes) {
+        ColorModel cm = img.getColorModel();
+        if (!(cm instanceof ComponentColorModel) || cm.getNumColorComponents() != 3) {
+            return img;
+        }
+        ICC_Profile profile = pngProfile(bytes);
+        if (profile == null || profile.getColorSpaceType() != ColorSpace.TYPE_RGB) {
+            return img;
+        }
+        ColorModel icc = new ComponentColorModel(new ICC_ColorSpace(profile), cm.hasAlpha(), cm.isAlphaPremultiplied(),
+                cm.getTransparency(), cm.getTransferType());
+        return new BufferedImage(icc, img.getRaster(), img.isAlphaPremultiplied(), null);
+    }
+
+    /** The ICC profile in a PNG's iCCP chunk, or null (none, not a PNG, or unreadable: then sRGB is assumed). */
+    static ICC_Profile pngProfile(byte[] b) {
+        if (b.length < 8 || (b[0] & 0xff) != 0x89 || b[1] != 'P' || b[2] != 'N' || b[3] != 'G') {
+            return null;
+        }
+        int p = 8;
+        while (p >= 8 && p + 8 <= b.length) {
+            int len = ((b[p] & 0xff) << 24) | ((b[p + 1] & 0xff) << 16) | ((b[p + 2] & 0xff) << 8) | (b[p + 3] & 0xff);
+            String type = new String(b, p + 4, 4, StandardCharsets.US_ASCII);
+            if (type.equals("IDAT") || len < 0 || p + 8 + len > b.length) {
+                return null;
+            }
+            if (type.equals("iCCP")) {
+                int name = p + 8;
+                while (name < p + 8 + len && b[name] != 0) {
+                    name++;
+                }
+                int data = name + 2; // the name's terminator, then the compression method (always 0, zlib)
+                Inflater inf = new Inflater();
+                try {
+                    inf.setInput(b, data, p + 8 + len - data);
+                    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                    byte[] buf = new byte[8192];
+                    while (!inf.finished()) {
+                        int n = inf.inflate(buf);
+                        if (n == 0 && (inf.needsInput() || inf.needsDictionary())) {
+                            return null;
+                        }
+                        out.write(buf, 0, n);
+                    }
+                    return ICC_Profile.getInstance(out.toByteArray());
+                } catch (DataFormatException | IllegalArgumentException e) {
+                    return null;
+                } finally {
+                    inf.end();
+                }
+            }
+            p += 12 + len;
         }
         return null;
     }

@@ -95,8 +95,9 @@ class ImageCodecFormatsTest {
     @Test
     void embeddedRgbProfileIsConvertedToSrgb() throws Exception {
         // Stored as Adobe RGB (197,34,35); in sRGB that is (229,28,29) (ImageMagick), i.e. the rgb(230,30,30) made.
-        assertColour(new int[]{229, 28, 29}, rgb(ImageCodec.decode(resource("adobe-rgb.jpg"), 3), 8, 8), 3,
-                "adobe-rgb.jpg");
+        for (String f : new String[]{"adobe-rgb.jpg", "adobe-rgb.png", "adobe-rgb.webp"}) {
+            assertColour(new int[]{229, 28, 29}, rgb(ImageCodec.decode(resource(f), 3), 8, 8), 3, f);
+        }
     }
 
     @Test
