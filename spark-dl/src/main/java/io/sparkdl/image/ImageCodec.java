@@ -34,7 +34,8 @@ import java.util.zip.Inflater;
  * WebP, TIFF, BMP and GIF (first frame), read with the JDK's and TwelveMonkeys' ImageIO plugins. Colour in
  * another colour space (an embedded ICC profile) is converted to sRGB. The EXIF orientation is applied.
  * Transparent pixels are composited over white, as a viewer or a web page shows them (dropping alpha
- * would bring back whatever colour a transparent pixel happens to store, often black).
+ * would bring back whatever colour a transparent pixel happens to store, often black). Plain JPEGs (no
+ * profile, no Adobe transform) take a faster path, libjpeg-turbo with DCT scaling ({@link NativeJpeg}).
  */
 public final class ImageCodec {
     /** Default pixel limit: 100 megapixels, well above camera photos (a 50 MP camera's are 8688x5792). */
@@ -124,6 +125,28 @@ public final class ImageCodec {
                     + height + " and " + width);
         }
         int orientation = ExifOrientation.of(bytes);
+        NativeJpeg.Header jpeg = NativeJpeg.available() ? NativeJpeg.plainHeader(bytes) : null;
+        if (jpeg != null) {
+            checkLimit(jpeg.width(), jpeg.height(), maxPixels);
+            // libjpeg-turbo scales by 1/2, 1/4 or 1/8 in the DCT: the largest that keeps the margin.
+            int s = height > 0 ? subsampling(jpeg.width(), jpeg.height(), orientation, height, width) : 1;
+            int scale = s >= 8 ? 8 : s >= 4 ? 4 : s >= 2 ? 2 : 1;
+            boolean gray = channels == 1 || (channels == 0 && jpeg.components() == 1);
+            boolean upright = orientation == 1;
+            // Upright images are resized natively too; turned ones are turned before the resize.
+            Pixels px = NativeJpeg.decode(bytes, scale, gray, upright ? height : 0, upright ? width : 0);
+            if (channels == 3 && px.channels() == 1) {
+                px = convertChannels(px.height(), px.width(), 1, px.data(), 3);
+            }
+            px = ExifOrientation.apply(px, orientation);
+            return height > 0 ? resize(px, height, width) : px;
+        }
+        return decodeWithImageIO(bytes, channels, height, width, maxPixels, orientation);
+    }
+
+    /** The ImageIO path of {@link #decode(byte[], int, int, int, long)}, for every format (tests call it too). */
+    static Pixels decodeWithImageIO(byte[] bytes, int channels, int height, int width, long maxPixels,
+                                    int orientation) throws DecodeException {
         BufferedImage img;
         try (ImageInputStream in = new ByteArrayImageInputStream(bytes)) {
             ImageReader reader = readerFor(in, bytes);
@@ -134,17 +157,10 @@ public final class ImageCodec {
                 if (w <= 0 || h <= 0) {
                     throw new DecodeException("image has no pixels");
                 }
-                if ((long) w * h > maxPixels) {
-                    throw new DecodeException("image is " + w + "x" + h + " = " + ((long) w * h)
-                            + " pixels, above the limit of " + maxPixels + " (maxPixels); not decoded");
-                }
+                checkLimit(w, h, maxPixels);
                 ImageReadParam param = reader.getDefaultReadParam();
                 if (height > 0) {
-                    // The target in stored (not yet turned) coordinates.
-                    boolean swap = ExifOrientation.swapsAxes(orientation);
-                    int tw = swap ? height : width;
-                    int th = swap ? width : height;
-                    int s = (int) Math.max(1, Math.min(w / (SUBSAMPLING_MARGIN * tw), h / (SUBSAMPLING_MARGIN * th)));
+                    int s = subsampling(w, h, orientation, height, width);
                     if (s > 1) {
                         param.setSourceSubsampling(s, s, 0, 0);
                     }
@@ -164,6 +180,21 @@ public final class ImageCodec {
         img = null; // the decoded raster can go before the resize allocates
         px = ExifOrientation.apply(px, orientation);
         return height > 0 ? resize(px, height, width) : px;
+    }
+
+    private static void checkLimit(int w, int h, long maxPixels) throws DecodeException {
+        if ((long) w * h > maxPixels) {
+            throw new DecodeException("image is " + w + "x" + h + " = " + ((long) w * h)
+                    + " pixels, above the limit of " + maxPixels + " (maxPixels); not decoded");
+        }
+    }
+
+    /** The read step for a stored w x h image bound for height x width once turned upright. */
+    private static int subsampling(int w, int h, int orientation, int height, int width) {
+        boolean swap = ExifOrientation.swapsAxes(orientation);
+        int tw = swap ? height : width;
+        int th = swap ? width : height;
+        return (int) Math.max(1, Math.min(w / (SUBSAMPLING_MARGIN * tw), h / (SUBSAMPLING_MARGIN * th)));
     }
 
     private static ImageReader readerFor(ImageInputStream in, byte[] bytes) throws DecodeException {

@@ -165,4 +165,40 @@ class ImageCodecFormatsTest {
         assertColour(new int[]{200, 30, 30}, rgb(p, 3, 10), 6, "left half");
         assertColour(new int[]{30, 30, 200}, rgb(p, 24, 10), 6, "right half");
     }
+
+    @Test
+    void plainJpegsTakeTheNativePathAndAgreeWithImageIO() throws Exception {
+        assertTrue(NativeJpeg.available(), "OpenCV's natives load on linux-x86_64");
+        assertEquals(new NativeJpeg.Header(24, 32, 3), NativeJpeg.plainHeader(resource("orient-6.jpg")));
+        assertEquals(null, NativeJpeg.plainHeader(resource("cmyk.jpg")), "Adobe transform: ImageIO");
+        assertEquals(null, NativeJpeg.plainHeader(resource("adobe-rgb.jpg")), "ICC profile: ImageIO");
+        assertEquals(null, NativeJpeg.plainHeader(resource("pattern.png")));
+
+        // A smooth 640x480 scene with edges, to 64x48 (read at 1/4 natively, subsampled by 6 in ImageIO).
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(640, 480,
+                java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
+        java.awt.Graphics2D g = img.createGraphics();
+        g.setPaint(new java.awt.GradientPaint(0, 0, new java.awt.Color(30, 90, 200), 0, 480,
+                new java.awt.Color(220, 180, 60)));
+        g.fillRect(0, 0, 640, 480);
+        g.setColor(new java.awt.Color(20, 120, 40));
+        g.fillOval(100, 200, 300, 200);
+        g.dispose();
+        byte[] jpg = ImageCodecTest.encode(img, "jpeg");
+        ImageCodec.Pixels a = ImageCodec.decode(jpg, 3, 48, 64, ImageCodec.DEFAULT_MAX_PIXELS);
+        ImageCodec.Pixels b = ImageCodec.decodeWithImageIO(jpg, 3, 48, 64, ImageCodec.DEFAULT_MAX_PIXELS, 1);
+        assertEquals(48, a.height());
+        assertEquals(64, a.width());
+        double sum = 0;
+        for (int i = 0; i < a.data().length; i++) {
+            sum += Math.abs((a.data()[i] & 0xff) - (b.data()[i] & 0xff));
+        }
+        assertTrue(sum / a.data().length < 3, "mean difference between the two paths: " + sum / a.data().length);
+        ImageCodec.Pixels gray = ImageCodec.decode(jpg, 1, 48, 64, ImageCodec.DEFAULT_MAX_PIXELS);
+        assertEquals(1, gray.channels());
+        int[] c = rgb(a, 10, 40);
+        assertEquals(ImageCodec.luminance(c[0], c[1], c[2]), gray.data()[40 * 64 + 10] & 0xff, 3);
+        // The pixel limit holds on this path too.
+        assertThrows(ImageCodec.DecodeException.class, () -> ImageCodec.decode(jpg, 3, 0, 0, 640 * 480 - 1));
+    }
 }
