@@ -5,6 +5,7 @@ import io.sparkdl.param.SharedParams;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.Identifiable$;
@@ -24,13 +25,15 @@ import java.util.Arrays;
 import java.util.Iterator;
 
 /**
- * Decodes image bytes (PNG, JPEG, BMP, GIF) or Spark image structs into compact image structs:
- * gray or colour, optionally resized to height x width. Values stay uint8 (0..255, read as [0,1] when
+ * Decodes image bytes (JPEG, PNG, WebP, TIFF, BMP, GIF; see {@link ImageCodec}) or Spark image structs into
+ * compact image structs: gray or colour, upright (EXIF orientation applied), in sRGB, optionally resized to
+ * height x width. Values stay uint8 (0..255, read as [0,1] when
  * a minibatch is assembled), so a decoded image costs one byte per value, not eight.
  *
  * <p>Decoding is lazy (it runs when the result is used) and happens on executors. Undecodable rows are
  * handled by {@code handleInvalid}: {@code keep} (default) keeps them with a null image and the reason
- * in {@code errorCol}; {@code skip} drops them; {@code error} fails the job naming the file.
+ * in {@code errorCol}; {@code skip} drops them; {@code error} fails the job naming the file. Images whose
+ * header declares more than {@code maxPixels} pixels are undecodable rows too, refused before decoding.
  */
 public class ImageDecoder extends Transformer implements MLWritable {
     private final String uid;
@@ -42,6 +45,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
     private final IntParam height;
     private final IntParam width;
     private final IntParam channels;
+    private final LongParam maxPixels;
     private final Param<String> outputFormat;
 
     public ImageDecoder() {
@@ -66,6 +70,9 @@ public class ImageDecoder extends Transformer implements MLWritable {
         channels = new IntParam(this, "channels",
                 "Output channels: 1 (gray), 3 (colour) or 0 to keep the source's (gray stays gray).",
                 SharedParams.<Object>validator(v -> (Integer) v == 0 || (Integer) v == 1 || (Integer) v == 3));
+        maxPixels = new LongParam(this, "maxPixels", "Largest width x height an encoded image may declare; bigger "
+                + "ones (decompression bombs) are undecodable rows, refused from the header before decoding.",
+                SharedParams.<Object>validator(v -> (Long) v > 0));
         outputFormat = SharedParams.choice(this, "outputFormat",
                 "'image': compact uint8 image struct (read as [0,1] when minibatches are assembled); 'vector': "
                         + "an ML vector of values scaled to [0,1], channel-planar RGB, for MLlib stages (8 bytes "
@@ -79,6 +86,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
         setDefault(height, 0);
         setDefault(width, 0);
         setDefault(channels, 0);
+        setDefault(maxPixels, ImageCodec.DEFAULT_MAX_PIXELS);
     }
 
     @Override
@@ -94,6 +102,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
     public IntParam height() { return height; }
     public IntParam width() { return width; }
     public IntParam channels() { return channels; }
+    public LongParam maxPixels() { return maxPixels; }
     public Param<String> outputFormat() { return outputFormat; }
 
     public String getInputCol() { return $(inputCol); }
@@ -104,6 +113,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
     public int getHeight() { return (Integer) $(height); }
     public int getWidth() { return (Integer) $(width); }
     public int getChannels() { return (Integer) $(channels); }
+    public long getMaxPixels() { return (Long) $(maxPixels); }
     public String getOutputFormat() { return $(outputFormat); }
 
     public ImageDecoder setInputCol(String v) { set(inputCol, v); return this; }
@@ -114,6 +124,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
     public ImageDecoder setHeight(int v) { set(height, v); return this; }
     public ImageDecoder setWidth(int v) { set(width, v); return this; }
     public ImageDecoder setChannels(int v) { set(channels, v); return this; }
+    public ImageDecoder setMaxPixels(long v) { set(maxPixels, v); return this; }
     public ImageDecoder setOutputFormat(String v) { set(outputFormat, v); return this; }
 
     /** Sets height and width together. */
@@ -172,7 +183,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
         int pathIdx = Arrays.asList(inSchema.fieldNames()).indexOf(getPathCol());
         DecodeRows fn = new DecodeRows(inIdx, pathIdx, ImageStruct.isImageStruct(inSchema.apply(inIdx).dataType()),
                 getOutputCol().equals(getInputCol()), getHeight(), getWidth(), getChannels(), getHandleInvalid(),
-                inSchema.size(), getOutputFormat().equals("vector"));
+                inSchema.size(), getOutputFormat().equals("vector"), getMaxPixels());
         return dataset.toDF().mapPartitions(fn, Encoders.row(outSchema));
     }
 
@@ -188,9 +199,11 @@ public class ImageDecoder extends Transformer implements MLWritable {
         private final String handleInvalid;
         private final int nIn;
         private final boolean vector;
+        private final long maxPixels;
 
         DecodeRows(int inIdx, int pathIdx, boolean structInput, boolean inPlace, int height, int width,
-                   int channels, String handleInvalid, int nIn, boolean vector) {
+                   int channels, String handleInvalid, int nIn, boolean vector, long maxPixels) {
+            this.maxPixels = maxPixels;
             this.vector = vector;
             this.inIdx = inIdx;
             this.pathIdx = pathIdx;
@@ -275,10 +288,11 @@ public class ImageDecoder extends Transformer implements MLWritable {
                     px = ImageCodec.convertChannels(px.height(), px.width(), px.channels(), px.data(), channels);
                 }
             } else {
-                px = ImageCodec.decode((byte[]) r.get(inIdx), channels);
+                // Resized inside decode, so that a big photo's full raster is dropped at once.
+                px = ImageCodec.decode((byte[]) r.get(inIdx), channels, height, width, maxPixels);
                 origin = path == null ? "" : path;
             }
-            if (height > 0) {
+            if (height > 0 && (px.height() != height || px.width() != width)) {
                 px = ImageCodec.resize(px, height, width);
             }
             if (vector) {

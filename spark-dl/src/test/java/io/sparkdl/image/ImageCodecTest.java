@@ -68,7 +68,9 @@ class ImageCodecTest {
         a.setRGB(0, 0, new Color(10, 20, 30, 128).getRGB());
         ImageCodec.Pixels p = ImageCodec.decode(encode(a, "png"), 0);
         assertEquals(3, p.channels());
-        assertEquals(30, p.data()[0] & 0xff);
+        // composited over white: 30 * 128/255 + 255 * 127/255
+        assertEquals(142, p.data()[0] & 0xff, 1);
+        assertEquals(255, p.data()[3] & 0xff, "fully transparent pixels are white");
 
         IndexColorModel palette = new IndexColorModel(2, 2, new byte[]{0, (byte) 255}, new byte[]{0, 0},
                 new byte[]{0, 0});

@@ -43,6 +43,43 @@ class ImageDecoderTest {
     }
 
     @Test
+    void photoFolderDecodesUprightAndReportsBombsAndUnreadableFormatsAsBadFiles() throws Exception {
+        Files.createDirectories(dir.resolve("a"));
+        for (String f : new String[]{"pattern.webp", "orient-6.jpg", "cmyk.jpg", "bomb.png", "pattern.heic"}) {
+            Files.write(dir.resolve("a").resolve(f), ImageCodecFormatsTest.resource(f));
+        }
+        Files.write(dir.resolve("a/garbage.jpg"), new byte[]{(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, 1, 2, 3, 4, 5});
+        SparkSession spark = SparkTest.spark();
+        ImageDecoder dec = new ImageDecoder().setChannels(3);
+        assertEquals(ImageCodec.DEFAULT_MAX_PIXELS, dec.getMaxPixels());
+        List<Row> rows = dec.transform(ImageSources.readFolder(spark, dir.toString()))
+                .select(col("path"), col("image"), col("decodeError")).orderBy("path").collectAsList();
+        assertEquals(6, rows.size());
+        for (Row r : rows) {
+            String name = Path.of(r.getString(0).replace("file:", "")).getFileName().toString();
+            String error = r.getString(2);
+            switch (name) {
+                case "bomb.png" -> assertTrue(error != null && error.contains("20000x20000")
+                        && error.contains("maxPixels"), name + ": " + error);
+                case "pattern.heic" -> assertTrue(error != null && error.contains("HEIC"), name + ": " + error);
+                case "garbage.jpg" -> assertTrue(error != null && error.startsWith("corrupt image"), name + ": " + error);
+                default -> {
+                    assertNull(error, name);
+                    ImageCodec.Pixels px = ImageStruct.pixels(r.getStruct(1));
+                    if (!name.equals("cmyk.jpg")) {
+                        ImageCodecFormatsTest.assertUprightPattern(px, 3, name);
+                    }
+                }
+            }
+        }
+        // A lower limit makes the 32x24 images bad files too, with the reason.
+        List<Row> strict = new ImageDecoder().setMaxPixels(500).transform(ImageSources.readFolder(spark, dir.toString()))
+                .where(col("decodeError").contains("above the limit of 500")).collectAsList();
+        assertEquals(3, strict.size());
+        assertThrows(IllegalArgumentException.class, () -> new ImageDecoder().setMaxPixels(0));
+    }
+
+    @Test
     void readsFolderTreeWithLabelsAndReportsBadFiles() throws Exception {
         makeTree();
         SparkSession spark = SparkTest.spark();

@@ -171,7 +171,7 @@ public final class Fuzzers {
     static StageFuzzer imageDecoder() {
         return new StageFuzzer() {
             public PipelineStage stage() {
-                return new ImageDecoder().setSize(12, 10).setChannels(3).setOutputCol("pixels")
+                return new ImageDecoder().setSize(12, 10).setChannels(3).setMaxPixels(50_000_000L).setOutputCol("pixels")
                         .setErrorCol("why");
             }
 

@@ -1,0 +1,204 @@
+package io.sparkdl.image;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Decoding of the files in src/test/resources/photos (made by make-photos.sh there with ImageMagick); the
+ * expected values are what ImageMagick reads from the same files.
+ */
+class ImageCodecFormatsTest {
+    /** The upright pattern's quadrants: top left red, top right lime, bottom left blue, bottom right white. */
+    private static final int[][] QUADRANTS = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}};
+
+    static byte[] resource(String name) throws IOException {
+        try (InputStream in = ImageCodecFormatsTest.class.getResourceAsStream("/photos/" + name)) {
+            if (in == null) {
+                throw new IOException("missing test resource photos/" + name);
+            }
+            return in.readAllBytes();
+        }
+    }
+
+    /** R, G, B at (x, y). */
+    static int[] rgb(ImageCodec.Pixels p, int x, int y) {
+        int o = (y * p.width() + x) * p.channels();
+        byte[] d = p.data();
+        return p.channels() == 1 ? new int[]{d[o] & 0xff, d[o] & 0xff, d[o] & 0xff}
+                : new int[]{d[o + 2] & 0xff, d[o + 1] & 0xff, d[o] & 0xff};
+    }
+
+    static void assertColour(int[] expected, int[] actual, int tolerance, String what) {
+        for (int c = 0; c < 3; c++) {
+            assertTrue(Math.abs(expected[c] - actual[c]) <= tolerance, what + ": expected about ("
+                    + expected[0] + "," + expected[1] + "," + expected[2] + ") but was ("
+                    + actual[0] + "," + actual[1] + "," + actual[2] + ")");
+        }
+    }
+
+    /** The 32x24 pattern, upright, at the centre of each quadrant. */
+    static void assertUprightPattern(ImageCodec.Pixels p, int tolerance, String what) {
+        assertEquals(24, p.height(), what + " height");
+        assertEquals(32, p.width(), what + " width");
+        int[][] centres = {{8, 6}, {24, 6}, {8, 18}, {24, 18}};
+        for (int q = 0; q < 4; q++) {
+            assertColour(QUADRANTS[q], rgb(p, centres[q][0], centres[q][1]), tolerance, what + " quadrant " + q);
+        }
+    }
+
+    @Test
+    void everyFormatDecodesUpright() throws Exception {
+        for (String f : new String[]{"pattern.png", "pattern.webp", "pattern.tiff", "pattern.bmp", "palette.png",
+                "pattern.gif", "orient-1.jpg"}) {
+            int tol = f.endsWith(".jpg") ? 3 : 0;
+            assertUprightPattern(ImageCodec.decode(resource(f), 3), tol, f);
+        }
+    }
+
+    @Test
+    void everyExifOrientationIsApplied() throws Exception {
+        for (int o = 1; o <= 8; o++) {
+            byte[] b = resource("orient-" + o + ".jpg");
+            assertEquals(o, ExifOrientation.of(b), "tag read from orient-" + o + ".jpg");
+            assertUprightPattern(ImageCodec.decode(b, 0), 3, "orient-" + o + ".jpg");
+        }
+        byte[] tiff = resource("orient-6.tiff");
+        assertEquals(6, ExifOrientation.of(tiff));
+        assertUprightPattern(ImageCodec.decode(tiff, 3), 0, "orient-6.tiff");
+    }
+
+    @Test
+    void orientationIsAppliedBeforeTheResize() throws Exception {
+        // A portrait-tagged file resized to 16x12 (landscape target) keeps the pattern upright.
+        ImageCodec.Pixels p = ImageCodec.decode(resource("orient-6.jpg"), 3, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS);
+        assertEquals(12, p.height());
+        assertEquals(16, p.width());
+        assertColour(QUADRANTS[0], rgb(p, 3, 2), 6, "top left");
+        assertColour(QUADRANTS[3], rgb(p, 12, 9), 6, "bottom right");
+    }
+
+    @Test
+    void cmykJpegsDecodeAsImageMagickReadsThem() throws Exception {
+        // No profile: ImageMagick reads rgb(230,30,30) stored as CMYK back as (230,29,30).
+        assertColour(new int[]{230, 29, 30}, rgb(ImageCodec.decode(resource("cmyk.jpg"), 3), 8, 8), 3, "cmyk.jpg");
+        // Embedded CMYK profile (Ghostscript's default_cmyk.icc): converted through it (ImageMagick: 230,52,56).
+        assertColour(new int[]{230, 52, 56}, rgb(ImageCodec.decode(resource("cmyk-icc.jpg"), 3), 8, 8), 6,
+                "cmyk-icc.jpg");
+    }
+
+    @Test
+    void embeddedRgbProfileIsConvertedToSrgb() throws Exception {
+        // Stored as Adobe RGB (197,34,35); in sRGB that is (229,28,29) (ImageMagick), i.e. the rgb(230,30,30) made.
+        for (String f : new String[]{"adobe-rgb.jpg", "adobe-rgb.png", "adobe-rgb.webp"}) {
+            assertColour(new int[]{229, 28, 29}, rgb(ImageCodec.decode(resource(f), 3), 8, 8), 3, f);
+        }
+    }
+
+    @Test
+    void sixteenBitSamplesScaleToEightBits() throws Exception {
+        // #1234 #5678 #9ABC -> 18, 86, 154; gray 20000/65535 -> 78
+        assertColour(new int[]{18, 86, 154}, rgb(ImageCodec.decode(resource("rgb16.png"), 3), 4, 4), 1, "rgb16.png");
+        ImageCodec.Pixels g = ImageCodec.decode(resource("gray16.png"), 0);
+        assertEquals(1, g.channels());
+        assertEquals(78, g.data()[4 * 8 + 4] & 0xff, "gray16.png");
+    }
+
+    @Test
+    void alphaIsCompositedOverWhite() throws Exception {
+        // rgba(200,40,10,0.5) over white: (227,147,132) as ImageMagick's -background white -flatten gives.
+        assertColour(new int[]{227, 147, 132}, rgb(ImageCodec.decode(resource("alpha.png"), 3), 4, 4), 1, "alpha.png");
+        // graya(51, 0.25) over white: 203
+        ImageCodec.Pixels g = ImageCodec.decode(resource("gray-alpha.png"), 0);
+        assertEquals(1, g.channels());
+        assertTrue(Math.abs(203 - (g.data()[4 * 8 + 4] & 0xff)) <= 1, "gray-alpha.png: " + (g.data()[36] & 0xff));
+    }
+
+    @Test
+    void gifGivesItsFirstFrame() throws Exception {
+        // The second frame is the mirror image: a decoder reading it would fail the quadrant check.
+        assertUprightPattern(ImageCodec.decode(resource("pattern.gif"), 3), 0, "pattern.gif");
+    }
+
+    @Test
+    void bombHeaderIsRefusedBeforeDecoding() throws Exception {
+        byte[] bomb = resource("bomb.png");
+        assertTrue(bomb.length < 100_000, "the bomb is a small file");
+        ImageCodec.DecodeException e = assertThrows(ImageCodec.DecodeException.class,
+                () -> ImageCodec.decode(bomb, 1));
+        assertTrue(e.getMessage().contains("20000x20000") && e.getMessage().contains("maxPixels"), e.getMessage());
+        // The limit is the caller's: a lower one refuses the small pattern too.
+        e = assertThrows(ImageCodec.DecodeException.class,
+                () -> ImageCodec.decode(resource("pattern.png"), 3, 0, 0, 32 * 24 - 1));
+        assertTrue(e.getMessage().contains("32x24"), e.getMessage());
+        assertEquals(32, ImageCodec.decode(resource("pattern.png"), 3, 0, 0, 32 * 24).width());
+    }
+
+    @Test
+    void heicIsABadFileWithItsReason() throws Exception {
+        ImageCodec.DecodeException e = assertThrows(ImageCodec.DecodeException.class,
+                () -> ImageCodec.decode(resource("pattern.heic"), 3));
+        assertTrue(e.getMessage().contains("HEIC") && e.getMessage().contains("heic"), e.getMessage());
+    }
+
+    @Test
+    void bigPhotoIsSubsampledThenAreaResized() throws Exception {
+        // A 2000x1500 JPEG bound for 28x21: read with subsampling, then averaged; the two halves keep their
+        // colours and the result has the target size.
+        java.awt.image.BufferedImage big = new java.awt.image.BufferedImage(2000, 1500,
+                java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
+        java.awt.Graphics2D g = big.createGraphics();
+        g.setColor(new java.awt.Color(200, 30, 30));
+        g.fillRect(0, 0, 1000, 1500);
+        g.setColor(new java.awt.Color(30, 30, 200));
+        g.fillRect(1000, 0, 1000, 1500);
+        g.dispose();
+        byte[] jpg = ImageCodecTest.encode(big, "jpeg");
+        ImageCodec.Pixels p = ImageCodec.decode(jpg, 3, 21, 28, ImageCodec.DEFAULT_MAX_PIXELS);
+        assertEquals(21, p.height());
+        assertEquals(28, p.width());
+        assertColour(new int[]{200, 30, 30}, rgb(p, 3, 10), 6, "left half");
+        assertColour(new int[]{30, 30, 200}, rgb(p, 24, 10), 6, "right half");
+    }
+
+    @Test
+    void plainJpegsTakeTheNativePathAndAgreeWithImageIO() throws Exception {
+        assertTrue(NativeJpeg.available(), "OpenCV's natives load on linux-x86_64");
+        assertEquals(new NativeJpeg.Header(24, 32, 3), NativeJpeg.plainHeader(resource("orient-6.jpg")));
+        assertEquals(null, NativeJpeg.plainHeader(resource("cmyk.jpg")), "Adobe transform: ImageIO");
+        assertEquals(null, NativeJpeg.plainHeader(resource("adobe-rgb.jpg")), "ICC profile: ImageIO");
+        assertEquals(null, NativeJpeg.plainHeader(resource("pattern.png")));
+
+        // A smooth 640x480 scene with edges, to 64x48 (read at 1/4 natively, subsampled by 6 in ImageIO).
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(640, 480,
+                java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
+        java.awt.Graphics2D g = img.createGraphics();
+        g.setPaint(new java.awt.GradientPaint(0, 0, new java.awt.Color(30, 90, 200), 0, 480,
+                new java.awt.Color(220, 180, 60)));
+        g.fillRect(0, 0, 640, 480);
+        g.setColor(new java.awt.Color(20, 120, 40));
+        g.fillOval(100, 200, 300, 200);
+        g.dispose();
+        byte[] jpg = ImageCodecTest.encode(img, "jpeg");
+        ImageCodec.Pixels a = ImageCodec.decode(jpg, 3, 48, 64, ImageCodec.DEFAULT_MAX_PIXELS);
+        ImageCodec.Pixels b = ImageCodec.decodeWithImageIO(jpg, 3, 48, 64, ImageCodec.DEFAULT_MAX_PIXELS, 1);
+        assertEquals(48, a.height());
+        assertEquals(64, a.width());
+        double sum = 0;
+        for (int i = 0; i < a.data().length; i++) {
+            sum += Math.abs((a.data()[i] & 0xff) - (b.data()[i] & 0xff));
+        }
+        assertTrue(sum / a.data().length < 3, "mean difference between the two paths: " + sum / a.data().length);
+        ImageCodec.Pixels gray = ImageCodec.decode(jpg, 1, 48, 64, ImageCodec.DEFAULT_MAX_PIXELS);
+        assertEquals(1, gray.channels());
+        int[] c = rgb(a, 10, 40);
+        assertEquals(ImageCodec.luminance(c[0], c[1], c[2]), gray.data()[40 * 64 + 10] & 0xff, 3);
+        // The pixel limit holds on this path too.
+        assertThrows(ImageCodec.DecodeException.class, () -> ImageCodec.decode(jpg, 3, 0, 0, 640 * 480 - 1));
+    }
+}
