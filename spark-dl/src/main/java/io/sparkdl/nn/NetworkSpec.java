@@ -217,7 +217,7 @@ public final class NetworkSpec {
      * @param epochs      the number of epochs (cosine annealing ends there)
      */
     public record Settings(String updater, double learningRate, double momentum, double l2, long seed,
-                           double weightDecay, String lrSchedule, int epochs) {
+                           double weightDecay, String lrSchedule, int epochs) implements java.io.Serializable {
         public Settings(String updater, double learningRate, double momentum, double l2, long seed) {
             this(updater, learningRate, momentum, l2, seed, 0.0, "", 1);
         }

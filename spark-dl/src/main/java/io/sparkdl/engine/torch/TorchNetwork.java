@@ -1,5 +1,6 @@
 package io.sparkdl.engine.torch;
 
+import io.sparkdl.engine.EngineNetwork;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.nn.NetworkSpec.LayerSpec;
 import org.bytedeco.javacpp.FloatPointer;
@@ -50,7 +51,7 @@ import java.util.SplittableRandom;
  * <p>Not thread-safe. Tensors live off-heap: every call runs in its own {@link PointerScope}, and {@link #close()}
  * frees the rest.
  */
-public final class TorchNetwork implements AutoCloseable {
+public final class TorchNetwork implements EngineNetwork {
     static final double BN_EPS = 1e-5;
     static final double BN_DECAY = 0.9;
 
@@ -111,6 +112,7 @@ public final class TorchNetwork implements AutoCloseable {
         generator.retainReference();
     }
 
+    @Override
     public int numParams() {
         return numParams;
     }
@@ -120,10 +122,12 @@ public final class TorchNetwork implements AutoCloseable {
     }
 
     /** A copy of the flat parameter vector (layout in the class comment). */
+    @Override
     public float[] params() {
         return toArray(flat);
     }
 
+    @Override
     public void setParams(float[] p) {
         check(p, numParams, "params");
         try (NoGradGuard g = new NoGradGuard()) {
@@ -140,7 +144,24 @@ public final class TorchNetwork implements AutoCloseable {
         return updater;
     }
 
+    @Override
+    public float[] updaterState() {
+        return updater.stateSize() == 0 ? null : updater.state();
+    }
+
+    @Override
+    public void setUpdaterState(float[] state) {
+        updater.setState(state == null ? new float[updater.stateSize()] : state);
+    }
+
+    @Override
+    public void setIteration(int iteration, int epoch) {
+        updater.setIteration(iteration);
+        updater.setEpoch(epoch);
+    }
+
     /** Re-seeds dropout masks, so a round's local fit draws depend only on what the caller seeds. */
+    @Override
     public void setSeed(long seed) {
         generator.set_current_seed(seed);
     }
@@ -152,6 +173,7 @@ public final class TorchNetwork implements AutoCloseable {
      * @param labels   n class indices
      * @return the minibatch's mean cross-entropy before the step
      */
+    @Override
     public double fit(float[] features, int[] labels, int n) {
         check(features, (long) n * channels * height * width, "features");
         if (labels.length < n) {
@@ -181,6 +203,7 @@ public final class TorchNetwork implements AutoCloseable {
     }
 
     /** Class probabilities in inference mode (dropout off, batch norm on running statistics), n x classes. */
+    @Override
     public float[] output(float[] features, int n) {
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             return toArray(forward(fromArray(features, n, channels, height, width), false, null).softmax(1));
