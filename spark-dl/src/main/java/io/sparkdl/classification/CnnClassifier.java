@@ -1,5 +1,7 @@
 package io.sparkdl.classification;
 
+import io.sparkdl.engine.EngineSpec;
+
 import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.image.Augmentation;
 import io.sparkdl.image.ImageCodec;
@@ -81,6 +83,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     private final IntParam epochs;
     private final IntParam batchSize;
     private final Param<String> updater;
+    private final Param<String> engine;
     private final DoubleParam learningRate;
     private final DoubleParam momentum;
     private final DoubleParam l2;
@@ -130,6 +133,8 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         batchSize = new IntParam(this, "batchSize", "Minibatch size per worker (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
         updater = SharedParams.choice(this, "updater", "Optimiser.", "sgd", "momentum", "nesterov", "adam");
+        engine = SharedParams.choice(this, "engine", "Training engine: nd4j (DL4J) or torch (libtorch through "
+                + "the JavaCPP presets; same layers, initialisation, updaters and parameter layout).", "nd4j", "torch");
         learningRate = new DoubleParam(this, "learningRate", "Learning rate, in (0, " + MAX_LEARNING_RATE + "].",
                 SharedParams.<Object>validator(v -> (Double) v > 0 && (Double) v <= MAX_LEARNING_RATE));
         momentum = new DoubleParam(this, "momentum", "Momentum for updater momentum or nesterov, in [0, 1).",
@@ -219,6 +224,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         setDefault(epochs, 3);
         setDefault(batchSize, 64);
         setDefault(updater, "adam");
+        setDefault(engine, "nd4j");
         setDefault(learningRate, 1e-3);
         setDefault(momentum, 0.9);
         setDefault(l2, 0.0);
@@ -257,6 +263,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public IntParam epochs() { return epochs; }
     public IntParam batchSize() { return batchSize; }
     public Param<String> updater() { return updater; }
+    public Param<String> engine() { return engine; }
     public DoubleParam learningRate() { return learningRate; }
     public DoubleParam momentum() { return momentum; }
     public DoubleParam l2() { return l2; }
@@ -277,6 +284,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public int getEpochs() { return (Integer) $(epochs); }
     public int getBatchSize() { return (Integer) $(batchSize); }
     public String getUpdater() { return $(updater); }
+    public String getEngine() { return $(engine); }
     public double getLearningRate() { return (Double) $(learningRate); }
     public double getMomentum() { return (Double) $(momentum); }
     public double getL2() { return (Double) $(l2); }
@@ -310,6 +318,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public CnnClassifier setEpochs(int v) { set(epochs, v); return this; }
     public CnnClassifier setBatchSize(int v) { set(batchSize, v); return this; }
     public CnnClassifier setUpdater(String v) { set(updater, v); return this; }
+    public CnnClassifier setEngine(String v) { set(engine, v); return this; }
     public CnnClassifier setLearningRate(double v) { set(learningRate, v); return this; }
     public CnnClassifier setMomentum(double v) { set(momentum, v); return this; }
     public CnnClassifier setL2(double v) { set(l2, v); return this; }
@@ -472,7 +481,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 String fingerprint = Integer.toHexString((conf.toJson() + "|" + String.join(",", labels) + "|"
                         + getBatchSize() + "|" + workers + "|" + getAveragingFrequency() + "|" + mu + "|" + getSeed()
                         + "|" + getInitialModel() + "|" + normalization + "|" + augmentation + "|"
-                        + getEarlyStoppingPatience()).hashCode());
+                        + getEarlyStoppingPatience() + "|" + getEngine()).hashCode());
                 checkpoints = new CheckpointStore(getCheckpointDir(), sc.hadoopConfiguration(), fingerprint);
                 resume = checkpoints.load();
                 if (resume != null) {
@@ -482,6 +491,18 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 }
             }
             CheckpointStore store = checkpoints;
+            boolean torch = getEngine().equals("torch");
+            if (torch && initial != null) {
+                throw new IllegalArgumentException("initialModel (warm start) is not supported on engine torch yet; "
+                        + "use engine nd4j");
+            }
+            // one task per core: tasks x libtorch threads stay within the driver's (local mode) cores
+            int threads = Math.max(1, Runtime.getRuntime().availableProcessors()
+                    / Math.max(1, Math.min(workers, sc.defaultParallelism())));
+            EngineSpec engineSpec = torch
+                    ? new EngineSpec("torch", conf.toJson(), getArch(), shape[0], shape[1],
+                    shape[2], labels.length, settings, threads)
+                    : EngineSpec.nd4j(conf.toJson());
             TrainingJob job = new TrainingJob(sc, conf.toJson(), net.params().toFloatVector(), null, train, val,
                     labels.length, getEpochs(), getBatchSize(), getSeed(), getTrainAccuracySample(), st -> {
                 if (history.isEmpty() && skipped.value() > 0) {
@@ -498,7 +519,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 store.save(c);
                 LOG.info("CnnClassifier {}: checkpoint after epoch {} written to {}", uid, c.epochsDone(),
                         getCheckpointDir());
-            }, normalization, augmentation, getEarlyStoppingPatience());
+            }, normalization, augmentation, getEarlyStoppingPatience(), engineSpec);
             TrainingResult result = strategy.train(job);
             if (initial != null && getFrozenLayers() > 0) {
                 // the saved model trains normally when warm-started again: rebuild without the frozen updaters
@@ -507,7 +528,8 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 result = new TrainingResult(result.params(), null, result.history(), result.keptEpoch());
             }
             net.setParams(Nd4j.createFromArray(result.params()).reshape(1, result.params().length));
-            if (result.updaterState() != null && net.getUpdater().getStateViewArray() != null) {
+            // the model keeps a DL4J network: the torch engine's parameters share its layout, its updater state not
+            if (!torch && result.updaterState() != null && net.getUpdater().getStateViewArray() != null) {
                 net.getUpdater().getStateViewArray().assign(
                         Nd4j.createFromArray(result.updaterState()).reshape(net.getUpdater().getStateViewArray().shape()));
             }

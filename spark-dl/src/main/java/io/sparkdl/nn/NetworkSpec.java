@@ -293,7 +293,7 @@ public final class NetworkSpec {
      * @param epochs      the number of epochs (cosine annealing ends there)
      */
     public record Settings(String updater, double learningRate, double momentum, double l2, long seed,
-                           double weightDecay, String lrSchedule, int epochs) {
+                           double weightDecay, String lrSchedule, int epochs) implements java.io.Serializable {
         public Settings(String updater, double learningRate, double momentum, double l2, long seed) {
             this(updater, learningRate, momentum, l2, seed, 0.0, "", 1);
         }
@@ -352,7 +352,36 @@ public final class NetworkSpec {
         };
     }
 
-    private static Layer toLayer(JsonNode l, String where, int numClasses) {
+    /**
+     * One layer of the spec with every default filled in, so both engines (the DL4J configuration here and
+     * {@code io.sparkdl.engine.torch}) read the same resolved values. Fields a type does not use are 0 or null.
+     *
+     * @param type       conv, residual, activation, maxpool, avgpool, globalavgpool, globalmaxpool, batchnorm,
+     *                   dropout, dense or output
+     * @param size       filters (conv, residual) or units (dense)
+     * @param activation relu, leakyrelu, sigmoid, tanh, softmax, identity or elu (conv, activation, dense, output)
+     * @param init       the layer's own weight init ("xavier" or "he"), or null for the spec's
+     * @param rate       dropout's fraction dropped
+     */
+    public record LayerSpec(String type, int size, int kernel, int stride, int padding, String activation,
+                            String init, double rate) {
+    }
+
+    /** The layers with defaults resolved, in order (the last is the output layer). */
+    public List<LayerSpec> layerSpecs() {
+        List<LayerSpec> out = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            out.add(layerSpec(layers.get(i), "layers[" + i + "]"));
+        }
+        return out;
+    }
+
+    /** The spec-wide weight init: "xavier" or "he". */
+    public String weightInit() {
+        return weightInit == WeightInit.RELU ? "he" : "xavier";
+    }
+
+    private static LayerSpec layerSpec(JsonNode l, String where) {
         String type = text(l, "type", where).toLowerCase(Locale.ROOT);
         checkFields(l, where, switch (type) {
             case "conv" -> List.of("type", "filters", "kernel", "stride", "padding", "activation", "init");
@@ -367,67 +396,90 @@ public final class NetworkSpec {
                     + "' is unknown; use conv, residual, activation, maxpool, avgpool, globalavgpool, globalmaxpool, batchnorm, "
                     + "dropout, dense, output");
         });
+        String init = l.has("init") ? initName(weightInit(l.get("init").asText(), where + ".init")) : null;
         return switch (type) {
-            case "conv" -> {
-                int k = positive(l, "kernel", where);
-                int st = optPositive(l, "stride", where, 1);
-                int p = optNonNegative(l, "padding", where, 0);
-                ConvolutionLayer.Builder cb = new ConvolutionLayer.Builder(k, k).stride(st, st).padding(p, p)
-                        .nOut(positive(l, "filters", where))
-                        .activation(activation(l, where, "relu"));
-                if (l.has("init")) {
-                    cb.weightInit(weightInit(l.get("init").asText(), where + ".init"));
-                }
-                yield cb.build();
-            }
-            case "residual" -> new ResidualBlock(positive(l, "filters", where), optPositive(l, "kernel", where, 3),
-                    optPositive(l, "stride", where, 1));
+            case "conv" -> new LayerSpec(type, positive(l, "filters", where), positive(l, "kernel", where),
+                    optPositive(l, "stride", where, 1), optNonNegative(l, "padding", where, 0),
+                    activationName(l, where, "relu"), init, 0);
+            case "residual" -> new LayerSpec(type, positive(l, "filters", where), optPositive(l, "kernel", where, 3),
+                    optPositive(l, "stride", where, 1), 0, null, null, 0);
             case "activation" -> {
                 if (!l.has("activation")) {
                     throw new IllegalArgumentException(where + ".activation is required for an activation layer");
                 }
-                yield new ActivationLayer.Builder().activation(activation(l, where, "relu")).build();
+                yield new LayerSpec(type, 0, 0, 0, 0, activationName(l, where, "relu"), null, 0);
             }
             case "maxpool", "avgpool" -> {
                 int k = optPositive(l, "kernel", where, 2);
-                int st = optPositive(l, "stride", where, k);
-                int p = optNonNegative(l, "padding", where, 0);
-                yield new SubsamplingLayer.Builder(type.equals("maxpool") ? PoolingType.MAX : PoolingType.AVG)
-                        .kernelSize(k, k).stride(st, st).padding(p, p).build();
+                yield new LayerSpec(type, 0, k, optPositive(l, "stride", where, k), optNonNegative(l, "padding", where, 0),
+                        null, null, 0);
             }
-            case "globalavgpool" -> new GlobalPoolingLayer.Builder(PoolingType.AVG).build();
-            case "globalmaxpool" -> new GlobalPoolingLayer.Builder(PoolingType.MAX).build();
-            case "batchnorm" -> new BatchNormalization.Builder().build();
+            case "globalavgpool", "globalmaxpool", "batchnorm" -> new LayerSpec(type, 0, 0, 0, 0, null, null, 0);
             case "dropout" -> {
                 double rate = l.has("rate") ? l.get("rate").asDouble(-1) : 0.5;
                 if (!(rate > 0 && rate < 1)) {
                     throw new IllegalArgumentException(where + ".rate must be in (0, 1) but was " + l.get("rate"));
                 }
-                // DL4J's argument is the probability of keeping an activation.
-                yield new DropoutLayer.Builder(1.0 - rate).build();
+                yield new LayerSpec(type, 0, 0, 0, 0, null, null, rate);
             }
+            case "dense" -> new LayerSpec(type, positive(l, "units", where), 0, 0, 0, activationName(l, where, "relu"),
+                    init, 0);
+            case "output" -> {
+                String a = activationName(l, where, "softmax");
+                if (!a.equals("softmax")) {
+                    throw new IllegalArgumentException(where + ".activation must be softmax for a classifier");
+                }
+                yield new LayerSpec(type, 0, 0, 0, 0, a, init, 0);
+            }
+            default -> throw new AssertionError(type);
+        };
+    }
+
+    private static Layer toLayer(JsonNode json, String where, int numClasses) {
+        LayerSpec l = layerSpec(json, where);
+        WeightInit init = l.init() == null ? null : weightInit(l.init(), where + ".init");
+        return switch (l.type()) {
+            case "conv" -> {
+                ConvolutionLayer.Builder cb = new ConvolutionLayer.Builder(l.kernel(), l.kernel())
+                        .stride(l.stride(), l.stride()).padding(l.padding(), l.padding())
+                        .nOut(l.size()).activation(activation(l.activation()));
+                if (init != null) {
+                    cb.weightInit(init);
+                }
+                yield cb.build();
+            }
+            case "residual" -> new ResidualBlock(l.size(), l.kernel(), l.stride());
+            case "activation" -> new ActivationLayer.Builder().activation(activation(l.activation())).build();
+            case "maxpool", "avgpool" ->
+                    new SubsamplingLayer.Builder(l.type().equals("maxpool") ? PoolingType.MAX : PoolingType.AVG)
+                            .kernelSize(l.kernel(), l.kernel()).stride(l.stride(), l.stride())
+                            .padding(l.padding(), l.padding()).build();
+            case "globalavgpool" -> new GlobalPoolingLayer.Builder(PoolingType.AVG).build();
+            case "globalmaxpool" -> new GlobalPoolingLayer.Builder(PoolingType.MAX).build();
+            case "batchnorm" -> new BatchNormalization.Builder().build();
+            // DL4J's argument is the probability of keeping an activation.
+            case "dropout" -> new DropoutLayer.Builder(1.0 - l.rate()).build();
             case "dense" -> {
-                DenseLayer.Builder db = new DenseLayer.Builder().nOut(positive(l, "units", where))
-                        .activation(activation(l, where, "relu"));
-                if (l.has("init")) {
-                    db.weightInit(weightInit(l.get("init").asText(), where + ".init"));
+                DenseLayer.Builder db = new DenseLayer.Builder().nOut(l.size()).activation(activation(l.activation()));
+                if (init != null) {
+                    db.weightInit(init);
                 }
                 yield db.build();
             }
             case "output" -> {
-                Activation a = activation(l, where, "softmax");
-                if (a != Activation.SOFTMAX) {
-                    throw new IllegalArgumentException(where + ".activation must be softmax for a classifier");
-                }
                 OutputLayer.Builder ob = new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
                         .activation(Activation.SOFTMAX);
-                if (l.has("init")) {
-                    ob.weightInit(weightInit(l.get("init").asText(), where + ".init"));
+                if (init != null) {
+                    ob.weightInit(init);
                 }
                 yield ob.build();
             }
-            default -> throw new AssertionError(type);
+            default -> throw new AssertionError(l.type());
         };
+    }
+
+    private static String initName(WeightInit w) {
+        return w == WeightInit.RELU ? "he" : "xavier";
     }
 
     /** xavier (Glorot, the default) or he (Kaiming, for ReLU networks). */
@@ -449,18 +501,27 @@ public final class NetworkSpec {
         }
     }
 
-    private static Activation activation(JsonNode l, String where, String dflt) {
+    private static String activationName(JsonNode l, String where, String dflt) {
         String a = l.has("activation") ? l.get("activation").asText() : dflt;
-        return switch (a.toLowerCase(Locale.ROOT).replace("_", "")) {
+        String n = a.toLowerCase(Locale.ROOT).replace("_", "");
+        return switch (n) {
+            case "relu", "leakyrelu", "sigmoid", "tanh", "softmax", "identity", "elu" -> n;
+            case "linear" -> "identity";
+            default -> throw new IllegalArgumentException(where + ".activation '" + a
+                    + "' is unknown; use relu, leakyrelu, sigmoid, tanh, softmax, identity or elu");
+        };
+    }
+
+    private static Activation activation(String name) {
+        return switch (name) {
             case "relu" -> Activation.RELU;
             case "leakyrelu" -> Activation.LEAKYRELU;
             case "sigmoid" -> Activation.SIGMOID;
             case "tanh" -> Activation.TANH;
             case "softmax" -> Activation.SOFTMAX;
-            case "identity", "linear" -> Activation.IDENTITY;
+            case "identity" -> Activation.IDENTITY;
             case "elu" -> Activation.ELU;
-            default -> throw new IllegalArgumentException(where + ".activation '" + a
-                    + "' is unknown; use relu, leakyrelu, sigmoid, tanh, softmax, identity or elu");
+            default -> throw new AssertionError(name);
         };
     }
 

@@ -1,5 +1,8 @@
 package io.sparkdl.train;
 
+import io.sparkdl.engine.EngineNetwork;
+import io.sparkdl.engine.EngineSpec;
+
 import io.sparkdl.image.Augmentation;
 import io.sparkdl.image.Normalization;
 
@@ -22,7 +25,7 @@ final class Evaluation {
     /**
      * @param maxPerBlockTotal at most this many images in all (spread evenly over the blocks)
      */
-    static double accuracy(JavaSparkContext sc, JavaRDD<ImageBlock> blocks, String runId, Broadcast<String> conf,
+    static double accuracy(JavaSparkContext sc, JavaRDD<ImageBlock> blocks, String runId, Broadcast<EngineSpec> conf,
                            float[] params, int numClasses, int maxPerBlockTotal, Normalization norm) {
         int parts = blocks.getNumPartitions();
         int perBlock = maxPerBlockTotal == Integer.MAX_VALUE ? Integer.MAX_VALUE
@@ -32,13 +35,13 @@ final class Evaluation {
             long[] counts = blocks.mapPartitions(it -> {
                 long correct = 0;
                 long total = 0;
-                MultiLayerNetwork net = null;
+                EngineNetwork net = null;
                 try {
                     while (it.hasNext()) {
                         ImageBlock b = it.next();
                         if (net == null) {
-                            net = NetworkPool.borrow(runId, conf.value());
-                            net.setParams(Nd4j.createFromArray(bp.value()).reshape(1, bp.value().length));
+                            net = NetworkPool.borrow(runId, conf.value().forInput(b.height(), b.width(), b.channels()));
+                            net.setParams(bp.value());
                         }
                         // An evenly strided sample: blocks keep the order rows arrived in, which can
                         // cluster classes (file listings sort by size), so the first n would be biased.
@@ -49,9 +52,16 @@ final class Evaluation {
                         }
                         for (int s = 0; s < n; s += BATCH) {
                             int e = Math.min(n, s + BATCH);
-                            INDArray pred = net.output(b.features(pick, s, e, norm, Augmentation.NONE, 0), false).argMax(1);
+                            float[] p = net.output(b.featureArray(pick, s, e, norm, Augmentation.NONE, 0), e - s);
+                            int classes = p.length / (e - s);
                             for (int i = s; i < e; i++) {
-                                if (pred.getInt(i - s) == b.label(pick[i])) {
+                                int best = 0;
+                                for (int c = 1; c < classes; c++) {
+                                    if (p[(i - s) * classes + c] > p[(i - s) * classes + best]) {
+                                        best = c;
+                                    }
+                                }
+                                if (best == b.label(pick[i])) {
                                     correct++;
                                 }
                             }

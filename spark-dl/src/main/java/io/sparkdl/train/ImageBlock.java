@@ -105,6 +105,13 @@ public final class ImageBlock implements Serializable {
      */
     public INDArray features(int[] order, int from, int to, Normalization norm, Augmentation aug,
                              long augmentationSeed) {
+        return Nd4j.create(featureArray(order, from, to, norm, aug, augmentationSeed),
+                new long[]{to - from, channels, height, width}, 'c');
+    }
+
+    /** {@link #features(int[], int, int, Normalization, Augmentation, long)} as a plain NCHW float array. */
+    public float[] featureArray(int[] order, int from, int to, Normalization norm, Augmentation aug,
+                                long augmentationSeed) {
         int len = imageLength();
         float[] f = new float[(to - from) * len];
         boolean augment = aug != null && !aug.isNone();
@@ -123,7 +130,16 @@ public final class ImageBlock implements Serializable {
         if (norm != null) {
             norm.apply(f, to - from, channels, height * width);
         }
-        return Nd4j.create(f, new long[]{to - from, channels, height, width}, 'c');
+        return f;
+    }
+
+    /** Class indices of images {@code order[from..to)}. */
+    public int[] labels(int[] order, int from, int to) {
+        int[] y = new int[to - from];
+        for (int b = from; b < to; b++) {
+            y[b - from] = labels[order == null ? b : order[b]];
+        }
+        return y;
     }
 
     /** One-hot labels [to-from, numClasses]. */

@@ -1,6 +1,8 @@
 package io.sparkdl.train;
 
 import io.sparkdl.backend.Nd4jBackend;
+import io.sparkdl.engine.EngineNetwork;
+import io.sparkdl.engine.EngineSpec;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
@@ -17,7 +19,7 @@ import java.util.Map;
  */
 public final class NetworkPool {
     private static final int MAX_KEYS = 4;
-    private static final Map<String, Deque<MultiLayerNetwork>> POOL = new LinkedHashMap<>(16, 0.75f, true);
+    private static final Map<String, Deque<Object>> POOL = new LinkedHashMap<>(16, 0.75f, true);
 
     private NetworkPool() {
     }
@@ -31,11 +33,9 @@ public final class NetworkPool {
      * whose weights never change (a fitted model), pooled networks then need no weights set again.
      */
     public static MultiLayerNetwork borrow(String key, String configurationJson, float[] initialParams) {
-        synchronized (POOL) {
-            Deque<MultiLayerNetwork> d = POOL.get(key);
-            if (d != null && !d.isEmpty()) {
-                return d.pop();
-            }
+        MultiLayerNetwork pooled = take(key);
+        if (pooled != null) {
+            return pooled;
         }
         Nd4jBackend.init();
         MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(configurationJson));
@@ -46,12 +46,39 @@ public final class NetworkPool {
         return net;
     }
 
+    /** A pooled network of either engine for {@code key}, or a new one from {@code spec}. */
+    public static EngineNetwork borrow(String key, EngineSpec spec) {
+        EngineNetwork pooled = take(key);
+        return pooled != null ? pooled : spec.build();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> T take(String key) {
+        synchronized (POOL) {
+            Deque<Object> d = POOL.get(key);
+            return d != null && !d.isEmpty() ? (T) d.pop() : null;
+        }
+    }
+
     public static void giveBack(String key, MultiLayerNetwork net) {
+        put(key, net);
+    }
+
+    public static void giveBack(String key, EngineNetwork net) {
+        put(key, net);
+    }
+
+    private static void put(String key, Object net) {
         synchronized (POOL) {
             POOL.computeIfAbsent(key, k -> new ArrayDeque<>()).push(net);
             if (POOL.size() > MAX_KEYS) {
-                Iterator<String> it = POOL.keySet().iterator();
-                it.next();
+                Iterator<Map.Entry<String, Deque<Object>>> it = POOL.entrySet().iterator();
+                // torch networks hold off-heap tensors: free them with the key
+                for (Object evicted : it.next().getValue()) {
+                    if (evicted instanceof EngineNetwork e) {
+                        e.close();
+                    }
+                }
                 it.remove();
             }
         }

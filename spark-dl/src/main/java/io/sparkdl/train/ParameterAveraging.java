@@ -1,5 +1,8 @@
 package io.sparkdl.train;
 
+import io.sparkdl.engine.EngineNetwork;
+import io.sparkdl.engine.EngineSpec;
+
 import io.sparkdl.image.Augmentation;
 import io.sparkdl.image.Normalization;
 
@@ -85,7 +88,7 @@ public final class ParameterAveraging implements TrainingStrategy {
     public TrainingResult train(TrainingJob job) {
         JavaSparkContext sc = job.sc();
         String runId = "train-" + UUID.randomUUID();
-        Broadcast<String> conf = sc.broadcast(job.configurationJson());
+        Broadcast<EngineSpec> conf = sc.broadcast(job.engine());
         List<Integer> sizes = job.train().map(ImageBlock::size).collect();
         int workers = sizes.size();
         int largest = sizes.stream().mapToInt(Integer::intValue).max().orElse(0);
@@ -213,7 +216,7 @@ public final class ParameterAveraging implements TrainingStrategy {
     /** One partition's share of one round. */
     private static final class RoundWork implements Function2<Integer, Iterator<ImageBlock>, Iterator<WorkerResult>> {
         private final String runId;
-        private final Broadcast<String> conf;
+        private final Broadcast<EngineSpec> conf;
         private final Broadcast<float[]> params;
         private final Broadcast<float[]> state;
         private final int epoch;
@@ -226,7 +229,7 @@ public final class ParameterAveraging implements TrainingStrategy {
         private final Normalization normalization;
         private final Augmentation augmentation;
 
-        RoundWork(String runId, Broadcast<String> conf, Broadcast<float[]> params, Broadcast<float[]> state,
+        RoundWork(String runId, Broadcast<EngineSpec> conf, Broadcast<float[]> params, Broadcast<float[]> state,
                   int epoch, int round, int iteration, int frequency, int batchSize, int numClasses, long seed,
                   Normalization normalization, Augmentation augmentation) {
             this.normalization = normalization;
@@ -257,33 +260,24 @@ public final class ParameterAveraging implements TrainingStrategy {
                 int[] order = ImageBlock.epochOrder(seed, epoch, partition, block.size());
                 // fresh draws each epoch, the same on a re-run task
                 long augmentationSeed = (seed * 31 + epoch) * 1_000_003L + partition;
-                MultiLayerNetwork net = NetworkPool.borrow(runId, conf.value());
+                EngineNetwork net = NetworkPool.borrow(runId,
+                        conf.value().forInput(block.height(), block.width(), block.channels()));
                 try {
-                    net.setParams(Nd4j.createFromArray(params.value()).reshape(1, params.value().length));
-                    INDArray view = net.getUpdater().getStateViewArray();
-                    if (view != null) {
-                        if (state != null) {
-                            view.assign(Nd4j.createFromArray(state.value()).reshape(view.shape()));
-                        } else {
-                            view.assign(0);
-                        }
-                    }
-                    net.setIterationCount(iteration);
-                    net.setEpochCount(epoch);
-                    // dropout draws its masks from ND4J's per-thread generator: seeded from (seed, epoch, round,
-                    // partition), so masks do not depend on what that executor thread ran before
-                    Nd4j.getRandom().setSeed(((seed * 31 + epoch) * 1_000_003L + round) * 1_009L + partition);
+                    net.setParams(params.value());
+                    net.setUpdaterState(state == null ? null : state.value());
+                    net.setIteration(iteration, epoch);
+                    // dropout masks are seeded from (seed, epoch, round, partition), so they do not depend on
+                    // what that executor thread ran before
+                    net.setSeed(((seed * 31 + epoch) * 1_000_003L + round) * 1_009L + partition);
                     double loss = 0;
                     int nb = 0;
                     for (int s = start; s < end; s += batchSize) {
                         int e = Math.min(end, s + batchSize);
-                        net.fit(block.dataSet(order, s, e, numClasses, normalization, augmentation, augmentationSeed));
-                        loss += net.score() * (e - s);
+                        loss += net.fit(block.featureArray(order, s, e, normalization, augmentation, augmentationSeed),
+                                block.labels(order, s, e), e - s) * (e - s);
                         nb++;
                     }
-                    INDArray after = net.getUpdater().getStateViewArray();
-                    out.add(new WorkerResult(net.params().toFloatVector(),
-                            after == null ? null : after.toFloatVector(), nb, end - start, loss));
+                    out.add(new WorkerResult(net.params(), net.updaterState(), nb, end - start, loss));
                 } finally {
                     NetworkPool.giveBack(runId, net);
                 }

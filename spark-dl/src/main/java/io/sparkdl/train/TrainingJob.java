@@ -1,5 +1,7 @@
 package io.sparkdl.train;
 
+import io.sparkdl.engine.EngineSpec;
+
 import io.sparkdl.image.Augmentation;
 import io.sparkdl.image.Normalization;
 
@@ -22,14 +24,17 @@ import java.util.function.Consumer;
  *                      (seed, epoch, partition, image); never applied to validation images
  * @param earlyStoppingPatience with a validation set: stop after this many epochs without a better
  *                      validation accuracy and return the best epoch's weights; 0: train every epoch, keep the last
+ * @param engine        the engine the workers train on (null: nd4j on {@code configurationJson})
  */
 public record TrainingJob(JavaSparkContext sc, String configurationJson, float[] initialParams,
                           float[] updaterState, JavaRDD<ImageBlock> train, JavaRDD<ImageBlock> validation,
                           int numClasses, int epochs, int batchSize, long seed, int trainAccuracySample,
                           Consumer<EpochStats> onEpoch, Checkpoint resume, Consumer<Checkpoint> onCheckpoint,
-                          Normalization normalization, Augmentation augmentation, int earlyStoppingPatience) {
+                          Normalization normalization, Augmentation augmentation, int earlyStoppingPatience,
+                          EngineSpec engine) {
 
     public TrainingJob {
+        engine = engine == null ? EngineSpec.nd4j(configurationJson) : engine;
         augmentation = augmentation == null ? Augmentation.NONE : augmentation;
         if (earlyStoppingPatience < 0) {
             throw new IllegalArgumentException("earlyStoppingPatience must be >= 0 but was " + earlyStoppingPatience);
@@ -45,7 +50,7 @@ public record TrainingJob(JavaSparkContext sc, String configurationJson, float[]
                        int batchSize, long seed, int trainAccuracySample, Consumer<EpochStats> onEpoch,
                        Checkpoint resume, Consumer<Checkpoint> onCheckpoint) {
         this(sc, configurationJson, initialParams, updaterState, train, validation, numClasses, epochs, batchSize,
-                seed, trainAccuracySample, onEpoch, resume, onCheckpoint, null, Augmentation.NONE, 0);
+                seed, trainAccuracySample, onEpoch, resume, onCheckpoint, null, Augmentation.NONE, 0, null);
     }
 
     public TrainingJob(JavaSparkContext sc, String configurationJson, float[] initialParams, float[] updaterState,

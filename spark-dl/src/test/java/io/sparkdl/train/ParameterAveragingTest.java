@@ -1,5 +1,7 @@
 package io.sparkdl.train;
 
+import io.sparkdl.engine.EngineSpec;
+import io.sparkdl.engine.torch.TorchNetwork;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.testkit.SparkTest;
 import org.apache.spark.api.java.JavaRDD;
@@ -80,6 +82,58 @@ class ParameterAveragingTest {
             assertTrue(moved > 1e-3, updater + ": training did not change the weights");
             assertEquals(epochs, seen.size());
             assertEquals(epochs, r.history().size());
+            rdd.unpersist();
+        }
+    }
+
+    /** The same on the torch engine: one worker's rounds are exactly a single TorchNetwork's fit. */
+    @Test
+    void oneWorkerEqualsSingleProcessFitOnTorch() {
+        String arch = """
+                {"layers": [{"type": "conv", "filters": 4, "kernel": 3}, {"type": "batchnorm"},
+                            {"type": "maxpool", "kernel": 2}, {"type": "dense", "units": 12}, {"type": "output"}]}""";
+        for (String updater : new String[]{"adam", "nesterov"}) {
+            ImageBlock block = syntheticBlock(5, N);
+            NetworkSpec.Settings settings = new NetworkSpec.Settings(updater, 0.01, 0.9, 0, 11);
+            MultiLayerConfiguration conf = NetworkSpec.parse(arch).toConfiguration(12, 12, 1, CLASSES, settings);
+            MultiLayerNetwork init = new MultiLayerNetwork(conf.clone());
+            init.init();
+            float[] start = init.params().toFloatVector(); // DL4J's init: the engines share the layout
+            int epochs = 2;
+            int batch = 16;
+            long seed = 99;
+            EngineSpec engine = new EngineSpec("torch", conf.toJson(), arch, 12, 12, 1, CLASSES, settings, 1);
+
+            JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
+            JavaRDD<ImageBlock> rdd = sc.parallelize(List.of(block), 1).cache();
+            TrainingResult r = new ParameterAveraging(3, 2).train(new TrainingJob(sc, conf.toJson(), start, null, rdd,
+                    null, CLASSES, epochs, batch, seed, 1000, st -> { }, null, null, null, null, 0, engine));
+
+            try (TorchNetwork local = new TorchNetwork(NetworkSpec.parse(arch), 12, 12, 1, CLASSES, settings, 1)) {
+                local.setParams(start);
+                for (int e = 0; e < epochs; e++) {
+                    local.setIteration(local.updater().iteration(), e);
+                    int[] order = ImageBlock.epochOrder(seed, e, 0, N);
+                    for (int s = 0; s < N; s += batch) {
+                        int end = Math.min(N, s + batch);
+                        local.fit(block.featureArray(order, s, end, null, null, 0), block.labels(order, s, end),
+                                end - s);
+                    }
+                }
+                float[] expected = local.params();
+                double maxDiff = 0;
+                double moved = 0;
+                for (int i = 0; i < expected.length; i++) {
+                    maxDiff = Math.max(maxDiff, Math.abs(expected[i] - r.params()[i]));
+                    moved = Math.max(moved, Math.abs(expected[i] - start[i]));
+                }
+                assertTrue(maxDiff < 1e-5, updater + ": max parameter difference " + maxDiff);
+                assertTrue(moved > 1e-3, updater + ": training did not change the weights");
+                assertEquals(local.updater().stateSize(), r.updaterState().length);
+            }
+            assertEquals(epochs, r.history().size());
+            assertTrue(r.history().get(epochs - 1).trainAccuracy() > 0.6,
+                    "train accuracy " + r.history().get(epochs - 1).trainAccuracy());
             rdd.unpersist();
         }
     }

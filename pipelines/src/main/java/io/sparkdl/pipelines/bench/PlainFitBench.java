@@ -3,8 +3,8 @@ package io.sparkdl.pipelines.bench;
 import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.pipelines.Idx;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.dataset.DataSet;
+import io.sparkdl.engine.EngineNetwork;
+import io.sparkdl.engine.EngineSpec;
 
 import java.io.File;
 import java.util.Random;
@@ -14,7 +14,8 @@ import java.util.Random;
  * same network configuration spark-dl builds, minibatches made from the IDX files in memory (so no
  * Spark, no decoding). Prints one line: {@code plain-fit images_per_second=... test_accuracy=...}.
  *
- * <p>Args: DATA_DIR EPOCHS BATCH LEARNING_RATE SEED [TRAIN_LIMIT [ARCH]]
+ * <p>Args: DATA_DIR EPOCHS BATCH LEARNING_RATE SEED [TRAIN_LIMIT [ARCH [ENGINE [THREADS]]]]; ENGINE nd4j (default)
+ * or torch, THREADS libtorch's intra-op threads (default: all cores; nd4j takes OMP_NUM_THREADS).
  */
 public final class PlainFitBench {
     private PlainFitBench() {
@@ -32,9 +33,13 @@ public final class PlainFitBench {
         Idx.Images test = Idx.readImages(new File(dir, "t10k-images-idx3-ubyte.gz"));
         byte[] testLabels = Idx.readLabels(new File(dir, "t10k-labels-idx1-ubyte.gz"));
 
-        MultiLayerNetwork net = new MultiLayerNetwork(NetworkSpec.parse(args.length > 6 ? args[6] : "lenet").toConfiguration(28, 28, 1, 10,
-                new NetworkSpec.Settings("adam", lr, 0.9, 0.0, seed)));
-        net.init();
+        String arch = args.length > 6 ? args[6] : "lenet";
+        String engine = args.length > 7 ? args[7] : "nd4j";
+        int threads = args.length > 8 ? Integer.parseInt(args[8]) : Runtime.getRuntime().availableProcessors();
+        NetworkSpec.Settings settings = new NetworkSpec.Settings("adam", lr, 0.9, 0.0, seed);
+        String conf = NetworkSpec.parse(arch).toConfiguration(28, 28, 1, 10, settings).toJson();
+        EngineNetwork net = new EngineSpec(engine, conf, arch, 28, 28, 1, 10, settings, threads).build();
+        System.err.println("plain-fit engine " + engine + (engine.equals("torch") ? ", " + threads + " threads" : ""));
         int n = args.length > 5 ? Math.min(train.pixels().length, Integer.parseInt(args[5])) : train.pixels().length;
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
@@ -43,6 +48,7 @@ public final class PlainFitBench {
         Random rnd = new Random(seed);
         long trainNanos = 0;
         long images = 0;
+        double loss = Double.NaN;
         for (int e = 0; e < epochs; e++) {
             for (int i = n - 1; i > 0; i--) {
                 int j = rnd.nextInt(i + 1);
@@ -53,14 +59,15 @@ public final class PlainFitBench {
             long t0 = System.nanoTime();
             for (int s = 0; s < n; s += batch) {
                 int b = Math.min(batch, n - s);
-                net.fit(new DataSet(IdxBatches.features(train, order, s, b), IdxBatches.oneHot(trainLabels, order, s, b, 10)));
+                loss = net.fit(IdxBatches.pixels(train, order, s, b), IdxBatches.labels(trainLabels, order, s, b), b);
             }
             long dt = System.nanoTime() - t0;
             trainNanos += dt;
             images += n;
-            System.err.printf("plain-fit epoch %d: %.0f images/s, loss %.4f%n", e + 1, n / (dt / 1e9), net.score());
+            System.err.printf("plain-fit epoch %d: %.0f images/s, loss %.4f%n", e + 1, n / (dt / 1e9), loss);
         }
-        System.out.printf("plain-fit images_per_second=%.1f test_accuracy=%.4f epochs=%d%n",
-                images / (trainNanos / 1e9), IdxBatches.accuracy(net, test, testLabels), epochs);
+        System.out.printf("plain-fit images_per_second=%.1f test_accuracy=%.4f epochs=%d engine=%s%n",
+                images / (trainNanos / 1e9), IdxBatches.accuracy(net, test, testLabels, 10), epochs, engine);
+        net.close();
     }
 }

@@ -1,0 +1,645 @@
+package io.sparkdl.engine.torch;
+
+import io.sparkdl.engine.EngineNetwork;
+import io.sparkdl.nn.NetworkSpec;
+import io.sparkdl.nn.NetworkSpec.LayerSpec;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.DimnameListOptional;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A {@link NetworkSpec} network on libtorch, trained without {@code torch::optim} so that all its state is two
+ * flat fp32 vectors: the parameters and the updater state. Parameter averaging is then a plain average of
+ * vectors, as on the ND4J engine.
+ *
+ * <p><b>Parameter order</b> is DL4J's flat order for the same spec, so a vector moves between the engines
+ * unchanged: layer by layer, and within a layer
+ * <ul>
+ *   <li>conv: bias [out], weights [out, in, k, k];</li>
+ *   <li>dense and output: weights [out, in] (DL4J's [in, out] in column-major order), bias [out];</li>
+ *   <li>batchnorm: gamma, beta, running mean, running log10 of the standard deviation
+ *   ({@code log10(sqrt(var + eps))}, DL4J's default "useLogStd"); the last two are updated from batch
+ *   statistics, never by the updater;</li>
+ *   <li>residual: W1 [k, k, in, out], W2 [k, k, out, out], Wp [1, 1, in, out] (when the shape changes),
+ *   b1, b2, the {@link io.sparkdl.nn.ResidualBlock} layout (weights permuted to [out, in, k, k] when used).</li>
+ * </ul>
+ * All parameters are views into one contiguous tensor whose gradient libtorch accumulates into one flat
+ * gradient tensor.
+ *
+ * <p><b>Semantics follow DL4J's</b>: weight init (xavier: N(0, 2/(fanIn+fanOut)), he: N(0, 2/fanIn), conv fan-out
+ * divided by the stride area, residual as {@link io.sparkdl.nn.ResidualBlock}), "truncate" convolution mode,
+ * average pooling that leaves padding out of the divisor, "same" padding in residual blocks (extra padding at the
+ * bottom and right), inverted dropout, batch normalisation with eps 1e-5 and decay 0.9 on the biased batch
+ * variance, L2 and weight decay on weights only (see {@link FlatUpdater}).
+ *
+ * <p>Not thread-safe. Tensors live off-heap: every call runs in its own {@link PointerScope}, and {@link #close()}
+ * frees the rest.
+ */
+public final class TorchNetwork implements EngineNetwork {
+    static final double BN_EPS = 1e-5;
+    static final double BN_DECAY = 0.9;
+
+    private final List<Op> ops = new ArrayList<>();
+    private final int channels;
+    private final int height;
+    private final int width;
+    private final int numClasses;
+    private final int numParams;
+    /** 1 where the parameter is a weight (L2 and weight decay apply), 0 for biases and batch norm. */
+    private final float[] weightMask;
+    private final Tensor flat;
+    private final Tensor mask;
+    private final FlatUpdater updater;
+    private final Generator generator;
+
+    /**
+     * Builds the network with DL4J's initialisation rules, drawing weights from {@code settings.seed()}.
+     *
+     * @param threads libtorch intra-op threads for this JVM
+     */
+    public TorchNetwork(NetworkSpec spec, int height, int width, int channels, int numClasses,
+                        NetworkSpec.Settings settings, int threads) {
+        TorchRuntime.init(threads);
+        this.channels = channels;
+        this.height = height;
+        this.width = width;
+        this.numClasses = numClasses;
+        boolean he = spec.weightInit().equals("he");
+        Shape shape = new Shape(channels, height, width);
+        int offset = 0;
+        List<LayerSpec> layers = spec.layerSpecs();
+        for (int i = 0; i < layers.size(); i++) {
+            LayerSpec l = layers.get(i);
+            Op op = Op.create(l, i, shape, offset, numClasses,
+                    l.init() == null ? he : l.init().equals("he"));
+            if (op.out.features() <= 0) {
+                throw new IllegalArgumentException("arch " + spec.name() + " does not fit input " + height + "x"
+                        + width + "x" + channels + ": layers[" + i + "] (" + l.type() + ") gets an empty output "
+                        + op.out);
+            }
+            ops.add(op);
+            offset += op.numParams;
+            shape = op.out;
+        }
+        numParams = offset;
+        weightMask = new float[numParams];
+        float[] init = new float[numParams];
+        SplittableRandom random = new SplittableRandom(settings.seed());
+        for (Op op : ops) {
+            op.init(init, weightMask, random);
+        }
+        flat = persistent(fromArray(init, numParams));
+        flat.requires_grad_(true);
+        mask = persistent(fromArray(weightMask, numParams));
+        updater = new FlatUpdater(settings, numParams);
+        generator = torch.make_generator_cpu(settings.seed());
+        generator.retainReference();
+    }
+
+    @Override
+    public int numParams() {
+        return numParams;
+    }
+
+    public int numClasses() {
+        return numClasses;
+    }
+
+    /** A copy of the flat parameter vector (layout in the class comment). */
+    @Override
+    public float[] params() {
+        return toArray(flat);
+    }
+
+    @Override
+    public void setParams(float[] p) {
+        check(p, numParams, "params");
+        try (NoGradGuard g = new NoGradGuard()) {
+            flat.data_ptr_float().put(p, 0, numParams);
+        }
+    }
+
+    /** Which parameters are weights (1) rather than biases or batch norm values (0), in the flat order. */
+    public float[] weightMask() {
+        return weightMask.clone();
+    }
+
+    public FlatUpdater updater() {
+        return updater;
+    }
+
+    @Override
+    public float[] updaterState() {
+        return updater.stateSize() == 0 ? null : updater.state();
+    }
+
+    @Override
+    public void setUpdaterState(float[] state) {
+        updater.setState(state == null ? new float[updater.stateSize()] : state);
+    }
+
+    @Override
+    public void setIteration(int iteration, int epoch) {
+        updater.setIteration(iteration);
+        updater.setEpoch(epoch);
+    }
+
+    /** Re-seeds dropout masks, so a round's local fit draws depend only on what the caller seeds. */
+    @Override
+    public void setSeed(long seed) {
+        generator.set_current_seed(seed);
+    }
+
+    /**
+     * One training step on a minibatch.
+     *
+     * @param features n images, NCHW, {@code n * channels * height * width} floats
+     * @param labels   n class indices
+     * @return the minibatch's mean cross-entropy before the step
+     */
+    @Override
+    public double fit(float[] features, int[] labels, int n) {
+        check(features, (long) n * channels * height * width, "features");
+        if (labels.length < n) {
+            throw new IllegalArgumentException("labels has " + labels.length + " values for " + n + " images");
+        }
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = fromArray(features, n, channels, height, width);
+            Tensor y = labelTensor(labels, n);
+            List<Tensor[]> batchStats = new ArrayList<>();
+            Tensor logits = forward(x, true, batchStats);
+            Tensor loss = torch.nll_loss(torch.log_softmax(logits, 1), y);
+            double value = loss.item_float();
+            loss.backward();
+            Tensor grad = flat.grad();
+            try (NoGradGuard g = new NoGradGuard()) {
+                updater.step(flat, grad, mask);
+                int k = 0;
+                for (Op op : ops) {
+                    if (op instanceof BatchNorm bn) {
+                        bn.updateRunningStats(flat, batchStats.get(k++));
+                    }
+                }
+                grad.zero_();
+            }
+            return value;
+        }
+    }
+
+    /** Class probabilities in inference mode (dropout off, batch norm on running statistics), n x classes. */
+    @Override
+    public float[] output(float[] features, int n) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            return toArray(forward(fromArray(features, n, channels, height, width), false, null).softmax(1));
+        }
+    }
+
+    /** The minibatch's mean cross-entropy in training mode (batch statistics, dropout), without a step. */
+    public double loss(float[] features, int[] labels, int n) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            Tensor logits = forward(fromArray(features, n, channels, height, width), true, null);
+            return torch.nll_loss(torch.log_softmax(logits, 1), labelTensor(labels, n)).item_float();
+        }
+    }
+
+    /**
+     * The activations after each layer (index i = after layers[i]; the last entry is the logits, before
+     * softmax), for inspection and tests.
+     */
+    public List<float[]> activations(float[] features, int n, boolean training) {
+        List<float[]> out = new ArrayList<>();
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            Tensor x = fromArray(features, n, channels, height, width);
+            for (Op op : ops) {
+                x = op.forward(x, flat, training, generator, null);
+                out.add(toArray(x));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The gradient of the minibatch's mean cross-entropy with respect to the flat parameters (training mode;
+     * parameters, running statistics and updater state are left as they were). Dropout draws from the seeded
+     * generator.
+     */
+    public float[] gradient(float[] features, int[] labels, int n) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor logits = forward(fromArray(features, n, channels, height, width), true, new ArrayList<>());
+            torch.nll_loss(torch.log_softmax(logits, 1), labelTensor(labels, n)).backward();
+            try (NoGradGuard g = new NoGradGuard()) {
+                float[] grad = toArray(flat.grad());
+                flat.grad().zero_();
+                return grad;
+            }
+        }
+    }
+
+    List<Op> opsForTest() {
+        return ops;
+    }
+
+    private Tensor forward(Tensor x, boolean training, List<Tensor[]> batchStats) {
+        for (Op op : ops) {
+            x = op.forward(x, flat, training, generator, batchStats);
+        }
+        return x;
+    }
+
+    @Override
+    public void close() {
+        flat.releaseReference();
+        mask.releaseReference();
+        updater.close();
+        generator.releaseReference();
+    }
+
+    // ---- tensors <-> arrays -------------------------------------------------------------------------------
+
+    static Tensor persistent(Tensor t) {
+        // Kept beyond any PointerScope the caller may have open.
+        t.retainReference();
+        return t;
+    }
+
+    static Tensor fromArray(float[] a, long... shape) {
+        Tensor t = torch.empty(shape, new DimnameListOptional(), new TensorOptions(torch.ScalarType.Float),
+                new MemoryFormatOptional());
+        t.data_ptr_float().put(a, 0, (int) t.numel());
+        return t;
+    }
+
+    static float[] toArray(Tensor t) {
+        Tensor c = t.contiguous();
+        float[] a = new float[(int) c.numel()];
+        FloatPointer p = c.data_ptr_float();
+        p.get(a);
+        return a;
+    }
+
+    private static Tensor labelTensor(int[] labels, int n) {
+        Tensor t = torch.empty(new long[]{n}, new DimnameListOptional(), new TensorOptions(torch.ScalarType.Long),
+                new MemoryFormatOptional());
+        LongPointer p = t.data_ptr_long();
+        for (int i = 0; i < n; i++) {
+            p.put(i, labels[i]);
+        }
+        return t;
+    }
+
+    private static void check(float[] a, long expected, String what) {
+        if (a.length < expected) {
+            throw new IllegalArgumentException(what + " has " + a.length + " values but " + expected
+                    + " are needed");
+        }
+    }
+
+    // ---- layers -------------------------------------------------------------------------------------------
+
+    /** An activation shape: channels x height x width for images, or (features, 0, 0) for vectors. */
+    record Shape(int c, int h, int w) {
+        boolean image() {
+            return h > 0;
+        }
+
+        long features() {
+            return image() ? (long) c * h * w : c;
+        }
+
+        @Override
+        public String toString() {
+            return image() ? c + "x" + h + "x" + w : String.valueOf(c);
+        }
+    }
+
+    /** One layer: its slice of the flat vector and its forward pass. */
+    abstract static class Op {
+        final int index;
+        final Shape in;
+        final int offset;
+        Shape out;
+        int numParams;
+
+        Op(int index, Shape in, int offset) {
+            this.index = index;
+            this.in = in;
+            this.offset = offset;
+        }
+
+        static Op create(LayerSpec l, int index, Shape in, int offset, int numClasses, boolean he) {
+            return switch (l.type()) {
+                case "conv" -> new Conv(l, index, in, offset, he);
+                case "residual" -> new Residual(l, index, in, offset);
+                case "dense" -> new Dense(index, in, offset, l.size(), l.activation(), he);
+                case "output" -> new Dense(index, in, offset, numClasses, "identity", he);
+                case "batchnorm" -> new BatchNorm(index, in, offset);
+                default -> new Stateless(l, index, in, offset);
+            };
+        }
+
+        /** Writes initial values and the weight mask for this layer's slice. */
+        void init(float[] params, float[] weightMask, SplittableRandom random) {
+        }
+
+        abstract Tensor forward(Tensor x, Tensor flat, boolean training, Generator gen, List<Tensor[]> batchStats);
+
+        /** A view of flat[offset + from, +length) with the given shape. */
+        Tensor view(Tensor flat, int from, long... shape) {
+            long n = 1;
+            for (long s : shape) {
+                n *= s;
+            }
+            return flat.narrow(0, offset + from, n).view(shape);
+        }
+
+        static void gaussian(float[] p, float[] weightMask, int from, int n, double std, SplittableRandom r) {
+            for (int i = from; i < from + n; i++) {
+                p[i] = (float) (r.nextGaussian() * std);
+                weightMask[i] = 1;
+            }
+        }
+
+        static double std(boolean he, double fanIn, double fanOut) {
+            return he ? Math.sqrt(2.0 / fanIn) : Math.sqrt(2.0 / (fanIn + fanOut));
+        }
+
+        static Tensor activate(Tensor x, String activation) {
+            return switch (activation) {
+                case "relu" -> torch.relu(x);
+                case "leakyrelu" -> torch.leaky_relu(x, new Scalar(0.01));
+                case "sigmoid" -> x.sigmoid();
+                case "tanh" -> x.tanh();
+                case "softmax" -> x.softmax(1);
+                case "elu" -> torch.elu(x);
+                case "identity" -> x;
+                default -> throw new IllegalArgumentException("unknown activation " + activation);
+            };
+        }
+
+        static int convOut(int size, int k, int s, int p) {
+            return size + 2 * p < k ? 0 : (size + 2 * p - k) / s + 1;
+        }
+
+        Shape requireImage(String type) {
+            if (!in.image()) {
+                throw new IllegalArgumentException("layers[" + index + "] (" + type + ") needs image input but gets "
+                        + "a vector of " + in.c());
+            }
+            return in;
+        }
+    }
+
+    static final class Conv extends Op {
+        private final int filters;
+        private final int k;
+        private final int stride;
+        private final int pad;
+        private final String activation;
+        private final boolean he;
+
+        Conv(LayerSpec l, int index, Shape in, int offset, boolean he) {
+            super(index, in, offset);
+            requireImage("conv");
+            filters = l.size();
+            k = l.kernel();
+            stride = l.stride();
+            pad = l.padding();
+            activation = l.activation();
+            this.he = he;
+            out = new Shape(filters, convOut(in.h(), k, stride, pad), convOut(in.w(), k, stride, pad));
+            numParams = filters + filters * in.c() * k * k;
+        }
+
+        @Override
+        void init(float[] p, float[] m, SplittableRandom r) {
+            double fanIn = (double) in.c() * k * k;
+            double fanOut = (double) filters * k * k / ((double) stride * stride);
+            gaussian(p, m, offset + filters, filters * in.c() * k * k, std(he, fanIn, fanOut), r);
+        }
+
+        @Override
+        Tensor forward(Tensor x, Tensor flat, boolean training, Generator gen, List<Tensor[]> stats) {
+            Tensor b = view(flat, 0, filters);
+            Tensor w = view(flat, filters, filters, in.c(), k, k);
+            Tensor y = torch.conv2d(x, w, new TensorOptional(b), new long[]{stride, stride}, new long[]{pad, pad},
+                    new long[]{1, 1}, 1);
+            return activate(y, activation);
+        }
+    }
+
+    /** {@link io.sparkdl.nn.ResidualBlock}: relu(conv(relu(conv(x, stride))) + shortcut(x)), "same" padding. */
+    static final class Residual extends Op {
+        private final int filters;
+        private final int k;
+        private final int stride;
+        private final boolean projection;
+
+        Residual(LayerSpec l, int index, Shape in, int offset) {
+            super(index, in, offset);
+            requireImage("residual");
+            filters = l.size();
+            k = l.kernel();
+            stride = l.stride();
+            projection = stride != 1 || in.c() != filters;
+            out = new Shape(filters, (in.h() + stride - 1) / stride, (in.w() + stride - 1) / stride);
+            numParams = k * k * in.c() * filters + k * k * filters * filters + (projection ? in.c() * filters : 0)
+                    + 2 * filters;
+        }
+
+        private int w2() {
+            return k * k * in.c() * filters;
+        }
+
+        private int wp() {
+            return w2() + k * k * filters * filters;
+        }
+
+        private int b1() {
+            return wp() + (projection ? in.c() * filters : 0);
+        }
+
+        @Override
+        void init(float[] p, float[] m, SplittableRandom r) {
+            gaussian(p, m, offset, w2(), Math.sqrt(2.0 / (k * k * in.c())), r);
+            gaussian(p, m, offset + w2(), wp() - w2(), Math.sqrt(2.0 / (k * k * filters)) * 0.5, r);
+            if (projection) {
+                gaussian(p, m, offset + wp(), b1() - wp(), Math.sqrt(2.0 / in.c()), r);
+            }
+        }
+
+        @Override
+        Tensor forward(Tensor x, Tensor flat, boolean training, Generator gen, List<Tensor[]> stats) {
+            // [k, k, in, out] -> [out, in, k, k]
+            Tensor w1 = view(flat, 0, k, k, in.c(), filters).permute(3, 2, 0, 1);
+            Tensor w2 = view(flat, w2(), k, k, filters, filters).permute(3, 2, 0, 1);
+            Tensor b1 = view(flat, b1(), filters);
+            Tensor b2 = view(flat, b1() + filters, filters);
+            Tensor h = torch.relu(same(x, w1, b1, k, stride, in.h(), in.w()));
+            Tensor y = same(h, w2, b2, k, 1, out.h(), out.w());
+            Tensor shortcut = projection
+                    ? same(x, view(flat, wp(), 1, 1, in.c(), filters).permute(3, 2, 0, 1), null, 1, stride, in.h(),
+                    in.w())
+                    : x;
+            return torch.relu(y.add(shortcut));
+        }
+
+        /** A convolution with "same" padding: the total padding split with the extra row/column at the end. */
+        private static Tensor same(Tensor x, Tensor w, Tensor b, int k, int s, int h, int wd) {
+            int padH = Math.max(((h + s - 1) / s - 1) * s + k - h, 0);
+            int padW = Math.max(((wd + s - 1) / s - 1) * s + k - wd, 0);
+            TensorOptional bias = b == null ? new TensorOptional() : new TensorOptional(b);
+            if (padH % 2 == 0 && padW % 2 == 0) {
+                return torch.conv2d(x, w, bias, new long[]{s, s}, new long[]{padH / 2, padW / 2}, new long[]{1, 1}, 1);
+            }
+            Tensor padded = torch.constant_pad_nd(x, padW / 2, padW - padW / 2, padH / 2, padH - padH / 2);
+            return torch.conv2d(padded, w, bias, new long[]{s, s}, new long[]{0, 0}, new long[]{1, 1}, 1);
+        }
+    }
+
+    static final class Dense extends Op {
+        private final int units;
+        private final String activation;
+        private final boolean he;
+        private final long nIn;
+
+        Dense(int index, Shape in, int offset, int units, String activation, boolean he) {
+            super(index, in, offset);
+            this.units = units;
+            this.activation = activation;
+            this.he = he;
+            nIn = in.features();
+            out = new Shape(units, 0, 0);
+            numParams = (int) (nIn * units + units);
+        }
+
+        @Override
+        void init(float[] p, float[] m, SplittableRandom r) {
+            gaussian(p, m, offset, (int) (nIn * units), std(he, nIn, units), r);
+        }
+
+        @Override
+        Tensor forward(Tensor x, Tensor flat, boolean training, Generator gen, List<Tensor[]> stats) {
+            Tensor w = view(flat, 0, units, nIn);
+            Tensor b = view(flat, (int) (nIn * units), units);
+            Tensor flatX = in.image() ? x.reshape(x.size(0), nIn) : x;
+            return activate(torch.linear(flatX, w, new TensorOptional(b)), activation);
+        }
+    }
+
+    static final class BatchNorm extends Op {
+        private final int n;
+        private final long[] dims;
+
+        BatchNorm(int index, Shape in, int offset) {
+            super(index, in, offset);
+            n = in.c();
+            dims = in.image() ? new long[]{0, 2, 3} : new long[]{0};
+            out = in;
+            numParams = 4 * n;
+        }
+
+        @Override
+        void init(float[] p, float[] m, SplittableRandom r) {
+            for (int i = 0; i < n; i++) {
+                p[offset + i] = 1; // gamma; beta, mean and log10(std) start at 0 (std 1)
+            }
+        }
+
+        @Override
+        Tensor forward(Tensor x, Tensor flat, boolean training, Generator gen, List<Tensor[]> batchStats) {
+            Tensor gamma = view(flat, 0, n);
+            Tensor beta = view(flat, n, n);
+            if (training) {
+                if (batchStats != null) {
+                    try (NoGradGuard g = new NoGradGuard()) {
+                        Tensor d = x.detach();
+                        Tensor mean = d.mean(dims, false, new ScalarTypeOptional());
+                        Tensor centred = in.image() ? d.sub(mean.view(1, n, 1, 1)) : d.sub(mean);
+                        Tensor var = centred.mul(centred).mean(dims, false, new ScalarTypeOptional());
+                        batchStats.add(new Tensor[]{mean, var});
+                    }
+                }
+                return torch.batch_norm(x, new TensorOptional(gamma), new TensorOptional(beta), new TensorOptional(),
+                        new TensorOptional(), true, 0.0, BN_EPS, false);
+            }
+            Tensor mean = view(flat, 2 * n, n).detach();
+            // var = 10^(2 log10 std) - eps, so that batch_norm's sqrt(var + eps) is the stored std.
+            Tensor var = torch.pow(new Scalar(100.0), view(flat, 3 * n, n).detach()).sub(new Scalar(BN_EPS));
+            return torch.batch_norm(x, new TensorOptional(gamma), new TensorOptional(beta), new TensorOptional(mean),
+                    new TensorOptional(var), false, 0.0, BN_EPS, false);
+        }
+
+        /** DL4J's update: mean = d*mean + (1-d)*batchMean, std^2 = d*std^2 + (1-d)*(batchVar + eps). */
+        void updateRunningStats(Tensor flat, Tensor[] stats) {
+            Tensor mean = flat.narrow(0, offset + 2 * n, n);
+            Tensor log10Std = flat.narrow(0, offset + 3 * n, n);
+            mean.mul_(new Scalar(BN_DECAY)).add_(stats[0], new Scalar(1 - BN_DECAY));
+            Tensor s2 = torch.pow(new Scalar(100.0), log10Std).mul_(new Scalar(BN_DECAY))
+                    .add_(stats[1].add(new Scalar(BN_EPS)), new Scalar(1 - BN_DECAY));
+            log10Std.copy_(s2.log10_().mul_(new Scalar(0.5)));
+        }
+    }
+
+    /** Layers without parameters: activation, pooling, global pooling, dropout. */
+    static final class Stateless extends Op {
+        private final LayerSpec l;
+
+        Stateless(LayerSpec l, int index, Shape in, int offset) {
+            super(index, in, offset);
+            this.l = l;
+            out = switch (l.type()) {
+                case "maxpool", "avgpool" -> {
+                    requireImage(l.type());
+                    yield new Shape(in.c(), convOut(in.h(), l.kernel(), l.stride(), l.padding()),
+                            convOut(in.w(), l.kernel(), l.stride(), l.padding()));
+                }
+                case "globalavgpool", "globalmaxpool" -> {
+                    requireImage(l.type());
+                    yield new Shape(in.c(), 0, 0);
+                }
+                case "activation", "dropout" -> in;
+                default -> throw new IllegalArgumentException("layers[" + index + "]: unknown type " + l.type());
+            };
+        }
+
+        @Override
+        Tensor forward(Tensor x, Tensor flat, boolean training, Generator gen, List<Tensor[]> stats) {
+            long[] k = {l.kernel(), l.kernel()};
+            long[] s = {l.stride(), l.stride()};
+            long[] p = {l.padding(), l.padding()};
+            return switch (l.type()) {
+                case "activation" -> activate(x, l.activation());
+                case "maxpool" -> torch.max_pool2d(x, k, s, p, new long[]{1, 1}, false);
+                case "avgpool" -> torch.avg_pool2d(x, k, s, p, false, false, new LongOptional());
+                case "globalavgpool" -> x.mean(new long[]{2, 3}, false, new ScalarTypeOptional());
+                case "globalmaxpool" -> x.amax(new long[]{2, 3}, false);
+                case "dropout" -> {
+                    if (!training) {
+                        yield x;
+                    }
+                    double keep = 1 - l.rate();
+                    Tensor maskT = torch.empty_like(x).bernoulli_(keep, new GeneratorOptional(gen))
+                            .div_(new Scalar(keep));
+                    yield x.mul(maskT);
+                }
+                default -> throw new AssertionError(l.type());
+            };
+        }
+    }
+}
