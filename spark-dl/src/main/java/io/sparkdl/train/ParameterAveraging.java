@@ -151,6 +151,7 @@ public final class ParameterAveraging implements TrainingStrategy {
                         continue;
                     }
                     float[] mean = sum.meanParams();
+                    checkFinite(sum.lossSum, mean, epoch + 1, r + 1, rounds);
                     if (velocity == null) {
                         params = mean;
                         start = params;
@@ -287,6 +288,29 @@ public final class ParameterAveraging implements TrainingStrategy {
     }
 
     /** What one worker sends back after a round. */
+    /**
+     * A non-finite loss or weight ends training: nothing trained from there on is usable, and a model saved
+     * from it would predict one class for everything.
+     */
+    static void checkFinite(double lossSum, float[] params, int epoch, int round, int rounds) {
+        boolean finite = Double.isFinite(lossSum);
+        for (int i = 0; finite && i < params.length; i++) {
+            finite = Float.isFinite(params[i]);
+        }
+        if (!finite) {
+            throw new TrainingDivergedException("training diverged in epoch " + epoch + " (averaging round " + round
+                    + " of " + rounds + "): the " + (Double.isFinite(lossSum) ? "weights are" : "loss is")
+                    + " no longer finite; nothing was saved. Try a smaller learning rate.");
+        }
+    }
+
+    /** Training produced a non-finite loss or weights. */
+    public static final class TrainingDivergedException extends IllegalStateException {
+        TrainingDivergedException(String message) {
+            super(message);
+        }
+    }
+
     record WorkerResult(float[] params, float[] state, int batches, long examples, double lossSum)
             implements Serializable {
     }
