@@ -1,0 +1,67 @@
+package io.sparkdl.release;
+
+import io.sparkdl.classification.CnnClassifier;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.Transformer;
+import org.junit.jupiter.api.Test;
+
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * META-INF/services/org.apache.spark.ml.Estimator and ...Transformer list every estimator and every transformer
+ * that is not a fitted model, and ServiceLoader can instantiate each, as Spark Connect's server does when it
+ * builds its table of stages a client may use.
+ */
+class SparkConnectRegistrationTest {
+
+    @Test
+    void everyEstimatorIsRegisteredAndLoadable() throws Exception {
+        assertEquals(stages(c -> Estimator.class.isAssignableFrom(c)), registered(Estimator.class));
+    }
+
+    @Test
+    void everyTransformerButTheFittedModelsIsRegisteredAndLoadable() throws Exception {
+        assertEquals(stages(c -> Transformer.class.isAssignableFrom(c) && !Model.class.isAssignableFrom(c)),
+                registered(Transformer.class));
+    }
+
+    /** The library's classes registered for {@code type}, each instantiated by ServiceLoader. */
+    private static Set<String> registered(Class<?> type) {
+        Set<String> names = new TreeSet<>();
+        for (Object stage : ServiceLoader.load(type)) {
+            if (stage.getClass().getName().startsWith("io.sparkdl.")) {
+                names.add(stage.getClass().getName());
+            }
+        }
+        return names;
+    }
+
+    /** The public concrete classes of the library (target/classes) that match. */
+    private static Set<String> stages(java.util.function.Predicate<Class<?>> kind) throws Exception {
+        Path classes = Path.of(CnnClassifier.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Set<String> names = new TreeSet<>();
+        try (Stream<Path> s = Files.walk(classes)) {
+            for (Path p : (Iterable<Path>) s.filter(f -> f.toString().endsWith(".class"))::iterator) {
+                String rel = classes.relativize(p).toString();
+                if (rel.contains("$")) {
+                    continue;
+                }
+                String name = rel.substring(0, rel.length() - ".class".length()).replace('/', '.');
+                Class<?> c = Class.forName(name, false, SparkConnectRegistrationTest.class.getClassLoader());
+                if (Modifier.isPublic(c.getModifiers()) && !Modifier.isAbstract(c.getModifiers()) && kind.test(c)) {
+                    names.add(name);
+                }
+            }
+        }
+        return names;
+    }
+}
