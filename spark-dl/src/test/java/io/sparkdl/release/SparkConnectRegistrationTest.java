@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * META-INF/services/org.apache.spark.ml.Estimator and ...Transformer list every estimator and every transformer
- * that is not a fitted model, and ServiceLoader can instantiate each, as Spark Connect's server does when it
- * builds its table of stages a client may use.
+ * that is not a fitted model. Spark Connect's server (4.2, {@code MLUtils.loadOperators}) reads them with
+ * {@code ServiceLoader.stream()} and {@code Provider.type()}, which requires a public no-arg constructor without
+ * calling it, and then builds a stage with its {@code (String uid)} constructor: both are checked here.
  */
 class SparkConnectRegistrationTest {
 
@@ -34,12 +35,13 @@ class SparkConnectRegistrationTest {
                 registered(Transformer.class));
     }
 
-    /** The library's classes registered for {@code type}, each instantiated by ServiceLoader. */
-    private static Set<String> registered(Class<?> type) {
+    /** The library's classes registered for {@code type}, found as Spark Connect finds them. */
+    private static Set<String> registered(Class<?> type) throws Exception {
         Set<String> names = new TreeSet<>();
-        for (Object stage : ServiceLoader.load(type)) {
-            if (stage.getClass().getName().startsWith("io.sparkdl.")) {
-                names.add(stage.getClass().getName());
+        for (Class<?> c : ServiceLoader.load(type).stream().map(ServiceLoader.Provider::type).toList()) {
+            if (c.getName().startsWith("io.sparkdl.")) {
+                c.getConstructor(String.class);   // Connect's MLUtils.getInstance builds stages with it
+                names.add(c.getName());
             }
         }
         return names;
