@@ -85,6 +85,13 @@ class DistributionIT {
                 "spark-submit ran the distribution's app jar: " + submitted);
         double acc = new ObjectMapper().readTree(eval.toFile()).get("accuracy").asDouble();
         assertTrue(acc > 0.3, "accuracy after 1 epoch on the training images (10 classes): " + acc);
+
+        // a SPARK_HOME of the other line is refused with one line naming both, before any JVM starts
+        Path other = Files.createDirectories(tmp.resolve("other-spark"));
+        Files.writeString(other.resolve("RELEASE"), (LINE.equals("3.5") ? "Spark 4.0.1" : "Spark 3.5.7") + "\n");
+        String refused = run(tmp, Map.of("SPARK_HOME", other.toString()), 1, home.resolve("bin/spark-dl").toString(),
+                "evaluate", "--data", data, "--model", model.toString());
+        assertTrue(refused.contains("this distribution is built for Spark " + LINE), refused);
     }
 
     private static TreeSet<String> names(List<Path> jars) {
@@ -93,6 +100,10 @@ class DistributionIT {
 
     /** Runs a command in {@code dir} with a clean spark-dl environment: no build, classpath or jar given. */
     private static String run(Path dir, Map<String, String> env, String... cmd) throws Exception {
+        return run(dir, env, 0, cmd);
+    }
+
+    private static String run(Path dir, Map<String, String> env, int exitCode, String... cmd) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(List.of(cmd))).directory(dir.toFile())
                 .redirectErrorStream(true);
         for (String v : List.of("SPARK_HOME", "SPARK_DL_HOME", "SPARK_DL_CLASSPATH", "SPARK_DL_APP_JAR",
@@ -105,7 +116,7 @@ class DistributionIT {
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(600, TimeUnit.SECONDS), String.join(" ", cmd) + " did not finish");
-        assertEquals(0, p.exitValue(), String.join(" ", cmd) + " failed:\n" + out);
+        assertEquals(exitCode, p.exitValue(), String.join(" ", cmd) + ":\n" + out);
         return out;
     }
 }
