@@ -127,10 +127,11 @@ choose_nd4j_backend() {
 }
 
 # Builds the project for this Spark line with Maven (source tree only). target/ holds one line's build at a
-# time: switching lines cleans it first (pipelines/target/spark-line records the line built).
+# time: switching lines cleans it first (pipelines/target/spark-line records the line the launcher built).
 spark_dl_build() {
   local marker="$SPARK_DL_HOME/pipelines/target/spark-line" clean=""
-  if [ -f "$marker" ] && [ "$(cat "$marker")" != "$SPARK_DL_SPARK_LINE" ]; then clean=clean; fi
+  # a build of unknown line (no marker: mvn run by hand) is cleaned too
+  if [ "$(cat "$marker" 2>/dev/null)" != "$SPARK_DL_SPARK_LINE" ]; then clean=clean; fi
   if [ ! -f "$SPARK_DL_HOME/pom.xml" ]; then
     echo "spark-dl: error: no build in $SPARK_DL_HOME (neither lib/ of a distribution nor a source tree with pom.xml)" >&2
     exit 1
