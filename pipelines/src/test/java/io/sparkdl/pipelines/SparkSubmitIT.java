@@ -26,6 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * does) for the driver command. So the jar runs with only what a cluster supplies on its classpath.
  */
 class SparkSubmitIT {
+    /** The Spark line this build is for (failsafe passes the pom's properties). */
+    static final String SPARK_VERSION = System.getProperty("spark.version", "3.5.7");
+    private static final String SCALA_BINARY = System.getProperty("scala.binary.version", "2.12");
 
     @Test
     void appJarHoldsNoSparkAndRelocatesClashingLibraries() throws Exception {
@@ -49,7 +52,7 @@ class SparkSubmitIT {
         File root = projectRoot();
         Path dir = root.toPath().resolve("pipelines/target/it-spark-submit");
         deleteTree(dir);
-        Path home = sparkHome(root, dir.resolve("spark-home"));
+        Path home = sparkHome(dir.resolve("spark-home"), distributionJars(root));
         String data = new File(root, "test-data/fashion-mnist-small").getPath();
         Path model = dir.resolve("model");
         Path eval = dir.resolve("eval.json");
@@ -76,22 +79,34 @@ class SparkSubmitIT {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(300, TimeUnit.SECONDS), "spark-submit " + args[0] + " did not finish");
         assertEquals(0, p.exitValue(), "spark-submit " + args[0] + " failed:\n" + out);
-        assertTrue(out.contains("Running Spark version") || out.contains("Spark 3.5"), out);
+        assertTrue(out.contains("Spark " + SPARK_VERSION + " master"), "runs on the Spark of this line:\n" + out);
         return out;
     }
 
-    /** SPARK_HOME with jars/ = what a Spark distribution ships, and a bin/spark-submit built on Spark's launcher. */
-    private static Path sparkHome(File root, Path home) throws Exception {
-        Path jars = Files.createDirectories(home.resolve("jars"));
-        Path bin = Files.createDirectories(home.resolve("bin"));
-        Files.createDirectories(home.resolve("conf"));
-        Files.writeString(home.resolve("RELEASE"), "Spark 3.5 (spark-dl test layout)\n");
+    /** The jars a Spark distribution of this line ships (Spark's dependencies: see pipelines/pom.xml). */
+    static List<Path> distributionJars(File root) throws Exception {
         String cp = Files.readString(root.toPath().resolve("pipelines/target/spark-distribution-classpath.txt"))
                 .trim();
+        List<Path> jars = new java.util.ArrayList<>();
         for (String e : cp.split(File.pathSeparator)) {
-            Path src = Path.of(e);
+            jars.add(Path.of(e));
+        }
+        return jars;
+    }
+
+    /**
+     * A SPARK_HOME whose jars/ holds {@code jars}, whose RELEASE names this build's Spark version, and whose
+     * bin/spark-submit is built on Spark's launcher.
+     */
+    static Path sparkHome(Path home, List<Path> jars) throws Exception {
+        Path jarDir = Files.createDirectories(home.resolve("jars"));
+        Path bin = Files.createDirectories(home.resolve("bin"));
+        Files.createDirectories(home.resolve("conf"));
+        // scripts/spark-dl picks the Spark line from this file, as from a real distribution's
+        Files.writeString(home.resolve("RELEASE"), "Spark " + SPARK_VERSION + " (spark-dl test layout)\n");
+        for (Path src : jars) {
             assertFalse(src.getFileName().toString().startsWith("spark-dl"), "spark-dl is not part of Spark");
-            Files.createSymbolicLink(jars.resolve(src.getFileName()), src);
+            Files.createSymbolicLink(jarDir.resolve(src.getFileName()), src.toAbsolutePath());
         }
         Path submit = bin.resolve("spark-submit");
         Files.writeString(submit, """
@@ -99,7 +114,8 @@ class SparkSubmitIT {
                 # spark-class's recipe: Spark's launcher prints the driver command (NUL-separated), then run it.
                 set -uo pipefail
                 export SPARK_HOME="$(cd "$(dirname "$0")/.." && pwd)"
-                export SPARK_SCALA_VERSION="${SPARK_SCALA_VERSION:-2.12}"   # as load-spark-env.sh does
+                echo "$*" >> "$SPARK_HOME/submit.log"   # what was submitted, for the tests
+                export SPARK_SCALA_VERSION="${SPARK_SCALA_VERSION:-@SCALA@}"   # as load-spark-env.sh does
                 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
                 # Spark's launcher prints a NUL marker line, then the command as NUL-separated words.
                 CMD=()
@@ -113,24 +129,24 @@ class SparkSubmitIT {
                 rc=${CMD[${#CMD[@]}-1]}; unset 'CMD[${#CMD[@]}-1]'
                 [ "$rc" = 0 ] || exit "$rc"
                 exec "${CMD[@]}"
-                """);
+                """.replace("@SCALA@", SCALA_BINARY));
         Files.setPosixFilePermissions(submit, PosixFilePermissions.fromString("rwxr-xr-x"));
         return home;
     }
 
-    private static File appJar() {
+    static File appJar() {
         File[] jars = new File(projectRoot(), "pipelines/target")
-                .listFiles((d, n) -> n.startsWith("spark-dl-pipelines-") && n.endsWith("-app.jar"));
+                .listFiles((d, n) -> n.startsWith("spark-dl-pipelines_") && n.endsWith("-app.jar"));
         assertTrue(jars != null && jars.length == 1, "mvn package builds one app jar in pipelines/target");
         return jars[0];
     }
 
-    private static File projectRoot() {
+    static File projectRoot() {
         File f = new File("").getAbsoluteFile();
         return new File(f, "scripts").isDirectory() ? f : f.getParentFile();
     }
 
-    private static void deleteTree(Path p) throws Exception {
+    static void deleteTree(Path p) throws Exception {
         if (Files.exists(p)) {
             try (var s = Files.walk(p)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());

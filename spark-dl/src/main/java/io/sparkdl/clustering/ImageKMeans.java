@@ -38,7 +38,7 @@ import java.util.Random;
  * cost). Each cached block keeps its rows' clusters and Elkan's distance bounds between iterations
  * ({@link LloydBlock}), so an iteration computes distances only for rows that may change cluster: the same
  * result as Lloyd's algorithm, with far less work once most rows have settled (the bounds take k + 2 doubles
- * a row, so they are kept only while k <= d; otherwise every iteration computes all distances).
+ * a row, so they are kept only while {@code k <= d}; otherwise every iteration computes all distances).
  * Initialisation is k-means++ (seeded), run distributed and exactly: each of the k picks is one pass in which every partition proposes one row
  * drawn in proportion to its squared distance to the chosen centres, and the driver picks among the
  * proposals in proportion to the partitions' total weights. {@link #setInitialCenters} starts from given

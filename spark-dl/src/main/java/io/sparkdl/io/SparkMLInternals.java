@@ -18,7 +18,7 @@ import scala.Option;
  * checked in one file. The metadata they write is Spark's own layout ({@code path/metadata}), so
  * Spark's {@code Pipeline} and {@code PipelineModel} readers load spark-dl stages like their own.
  *
- * <p>It also reads ML vector columns as Spark SQL's internal rows ({@link #vectorRows}, {@link #copyVector}):
+ * <p>It also reads ML vector columns as Spark SQL's internal rows ({@link #internalRows}, {@link #copyVector}):
  * packing 60,000 Fashion-MNIST vectors into float blocks that way takes about half the time of going through
  * external {@code Row}s and {@code DenseVector} objects.
  */
@@ -36,12 +36,18 @@ public final class SparkMLInternals {
         return new DefaultParamsReader<>();
     }
 
-    /** Writes {@code path/metadata} (class, uid, Spark version, params) for a stage that has data too. */
+    /**
+     * Writes {@code path/metadata} (class, uid, Spark version, params) for a stage that has data too.
+     * Spark 4 deprecates the SparkContext overloads of save/loadMetadata for SparkSession ones that Spark 3.5
+     * does not have; both lines build from this source, so the SparkContext ones stay (here only).
+     */
+    @SuppressWarnings("deprecation")
     public static void saveMetadata(Params instance, String path, SparkContext sc) {
         DefaultParamsWriter$.MODULE$.saveMetadata(instance, path, sc, Option.empty(), Option.empty());
     }
 
     /** Reads {@code path/metadata}, checking that it was written by {@code expectedClass}. */
+    @SuppressWarnings("deprecation")
     public static Metadata loadMetadata(String path, SparkContext sc, Class<?> expectedClass) {
         return new Metadata(DefaultParamsReader$.MODULE$.loadMetadata(path, sc, expectedClass.getName()));
     }
@@ -52,6 +58,7 @@ public final class SparkMLInternals {
     }
 
     /** The class name a saved stage's metadata records (to load a folder without knowing its kind). */
+    @SuppressWarnings("deprecation")
     public static String stageClassName(String path, SparkContext sc) {
         return DefaultParamsReader$.MODULE$.loadMetadata(path, sc, "").className();
     }
