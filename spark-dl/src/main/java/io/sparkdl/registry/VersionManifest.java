@@ -83,7 +83,7 @@ final class VersionManifest {
                     return rel + (size == null ? " is missing" : " has " + size + " bytes, not "
                             + f.path("size").asLong(-1));
                 }
-                if (checksums && !sha256(new Path(dir, rel), conf).equals(f.path("sha256").asText())) {
+                if (checksums && !matches(new Path(dir, rel), f.path("sha256").asText(), conf)) {
                     return rel + " does not match its checksum";
                 }
             }
@@ -112,6 +112,15 @@ final class VersionManifest {
             }
         }
         return out;
+    }
+
+    /** The file's SHA-256 equals {@code expected}; a file system checksum error (HDFS, Hadoop's .crc) is a no. */
+    private static boolean matches(Path p, String expected, Configuration conf) throws IOException {
+        try {
+            return sha256(p, conf).equals(expected);
+        } catch (org.apache.hadoop.fs.ChecksumException e) {
+            return false;
+        }
     }
 
     private static String sha256(Path p, Configuration conf) throws IOException {
