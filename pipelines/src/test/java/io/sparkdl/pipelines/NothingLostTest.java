@@ -192,6 +192,22 @@ class NothingLostTest {
     }
 
     @Test
+    void aPipelineDefinitionsRelativePathsAreRelativeToItsFile() throws Exception {
+        Path defs = Files.createDirectories(tmp.resolve("defs"));
+        RetrainTest.copyTree(data, defs.resolve("images"));
+        Files.writeString(defs.resolve("job.json"), """
+                {"source": {"data": "images"},
+                 "estimator": {"type": "CnnClassifier", "epochs": 1, "validationFraction": 0},
+                 "outputs": {"model": "out/model", "metricsJson": "out/metrics.json"},
+                 "spark": {"master": "local[2]"}}""");
+        // run from the test's directory (pipelines/), not from defs/
+        assertEquals(0, SparkDl.run(new String[]{"run", defs.resolve("job.json").toString()}));
+        assertEquals(IMAGES, JSON.readTree(defs.resolve("out/metrics.json").toFile()).get("numImages").asInt());
+        assertTrue(Files.isDirectory(defs.resolve("out/model/network")));
+        assertFalse(Files.exists(Path.of("out")), "nothing written relative to the current directory");
+    }
+
+    @Test
     void explainReplacesOnlyItsOwnPng() throws Exception {
         Path image = Files.list(data.resolve("coat")).sorted().findFirst().orElseThrow();
         Path png = tmp.resolve("map.png");

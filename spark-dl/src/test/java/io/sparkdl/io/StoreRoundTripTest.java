@@ -116,4 +116,40 @@ abstract class StoreRoundTripTest {
         assertEquals(before, after);
         assertEquals(3, before.stream().map(r -> r.get(1)).distinct().count());
     }
+
+    /**
+     * The registry's protocol on the store: one lock holder, a version valid only through its manifest, a half
+     * version removed, a lost state.json rebuilt from the manifests, CHAMPION and state one object each.
+     */
+    @Test
+    void registryLocksPublishesAndRepairsOnTheStore() {
+        org.apache.hadoop.conf.Configuration hc = SparkTest.spark().sparkContext().hadoopConfiguration();
+        String root = store().uri("registry-" + java.util.UUID.randomUUID());
+        java.time.Duration lease = java.time.Duration.ofMinutes(5);
+        try (io.sparkdl.registry.RegistryLock lock = io.sparkdl.registry.RegistryLock.acquire(root, hc, lease)) {
+            org.junit.jupiter.api.Assertions.assertThrows(io.sparkdl.registry.RegistryLock.HeldException.class,
+                    () -> io.sparkdl.registry.RegistryLock.acquire(root, hc, lease));
+            io.sparkdl.registry.ModelRegistry reg = io.sparkdl.registry.ModelRegistry.open(root, hc);
+            String dir = reg.startVersion("v1");
+            HadoopFiles.writeString(dir + "/model/weights.bin", "weights", hc);
+            HadoopFiles.writeString(dir + "/metrics.json", "{\"partitions\": [\"2026-11-20\"], \"promoted\": true}",
+                    hc);
+            org.junit.jupiter.api.Assertions.assertFalse(reg.versionComplete("v1"), "no manifest yet");
+            reg.publishVersion("v1");
+            assertTrue(reg.versionComplete("v1"));
+            reg.commit("v1", "2026-11-20", true, null);
+            HadoopFiles.writeString(root + "/versions/v2/metrics.json", "{\"partitions\": [\"2026-11-21\"]}", hc);
+        }
+        org.junit.jupiter.api.Assertions.assertFalse(HadoopFiles.exists(root + "/" + io.sparkdl.registry.RegistryLock.NAME,
+                hc), "released");
+        try (io.sparkdl.registry.RegistryLock lock = io.sparkdl.registry.RegistryLock.acquire(root, hc, lease)) {
+            HadoopFiles.deleteRecursively(root + "/state.json", hc);
+            io.sparkdl.registry.ModelRegistry reg = io.sparkdl.registry.ModelRegistry.open(root, hc);
+            assertEquals("v1", reg.champion());
+            assertEquals("2026-11-20", reg.watermark(), "the half version v2 does not move the watermark");
+            org.junit.jupiter.api.Assertions.assertFalse(HadoopFiles.exists(root + "/versions/v2", hc));
+            assertEquals("v1", HadoopFiles.readString(root + "/CHAMPION", hc).trim());
+            assertTrue(HadoopFiles.exists(root + "/state.json", hc), "the rebuilt state is written back");
+        }
+    }
 }
