@@ -50,6 +50,7 @@ final class PipelineDefinition {
         TRAIN.put("estimator.epochs", new String[]{"epochs", "i"});
         TRAIN.put("estimator.batchSize", new String[]{"batch-size", "i"});
         TRAIN.put("estimator.updater", new String[]{"updater", "s"});
+        TRAIN.put("estimator.engine", new String[]{"engine", "s"});
         TRAIN.put("estimator.learningRate", new String[]{"learning-rate", "n"});
         TRAIN.put("estimator.workers", new String[]{"workers", "i"});
         TRAIN.put("estimator.averagingFrequency", new String[]{"averaging-frequency", "i"});

@@ -60,7 +60,7 @@ public final class SparkDl {
                         [--image-size HxW] [--channels 1|3] [--workers N] [--averaging-frequency N]
                         [--block-momentum X] [--validation-fraction F] [--early-stopping PATIENCE]
                         [--initial-model DIR [--freeze-layers N] [--initial-classes replace|keep]]
-                        [--seed N] [--ensemble K]
+                        [--seed N] [--ensemble K] [--engine nd4j|torch]
                         [--combine mean|vote|weighted] [--master URL] [--metrics-json FILE]
                         [--report-dir DIR] [--fail-on-bad-files] [--overwrite]
               explain   --model DIR --image FILE --out PNG [--class NAME] [--overwrite]
@@ -93,7 +93,7 @@ public final class SparkDl {
             "learning-rate", "updater", "image-size", "channels", "workers", "averaging-frequency",
             "block-momentum", "validation-fraction", "seed", "ensemble", "combine", "lr-schedule", "momentum",
             "weight-decay", "normalize", "augment", "early-stopping", "initial-model", "freeze-layers",
-            "initial-classes"));
+            "initial-classes", "engine"));
 
     private SparkDl() {
     }
@@ -203,6 +203,8 @@ public final class SparkDl {
                 .setSeed(seed);
         String updater = a.get("updater", "adam");
         set("updater", updater, cnn.updater(), () -> cnn.setUpdater(updater));
+        String engine = a.get("engine", "nd4j");
+        set("engine", engine, cnn.engine(), () -> cnn.setEngine(engine));
         String schedule = a.get("lr-schedule", "constant");
         try {
             io.sparkdl.nn.LearningRateSchedule.validate(schedule);

@@ -208,6 +208,17 @@ class NothingLostTest {
     }
 
     @Test
+    void theTorchEngineTrainsFromTheCommandLine() throws Exception {
+        Path m = tmp.resolve("torch.json");
+        assertEquals(0, SparkDl.run(new String[]{"train", "--data", data.toString(), "--model",
+                tmp.resolve("torch-model").toString(), "--epochs", "2", "--engine", "torch", "--batch-size", "16",
+                "--validation-fraction", "0", "--master", "local[2]", "--metrics-json", m.toString()}));
+        assertEquals(2, JSON.readTree(m.toFile()).get("history").size());
+        assertTrue(usageError("train", "--data", data.toString(), "--model", tmp.resolve("y").toString(),
+                "--engine", "tensorflow").startsWith("--engine tensorflow is not valid: Training engine"));
+    }
+
+    @Test
     void explainReplacesOnlyItsOwnPng() throws Exception {
         Path image = Files.list(data.resolve("coat")).sorted().findFirst().orElseThrow();
         Path png = tmp.resolve("map.png");
