@@ -45,6 +45,20 @@ class ParameterAveragingTest {
     }
 
     @Test
+    void aNonFiniteLossOrWeightEndsTrainingNamingTheEpoch() {
+        ParameterAveraging.checkFinite(12.5, new float[]{1f, -2f}, 1, 1, 3);
+        String loss = org.junit.jupiter.api.Assertions.assertThrows(
+                ParameterAveraging.TrainingDivergedException.class,
+                () -> ParameterAveraging.checkFinite(Double.NaN, new float[]{1f}, 3, 2, 4)).getMessage();
+        org.junit.jupiter.api.Assertions.assertTrue(loss.startsWith("training diverged in epoch 3 (averaging round 2 "
+                + "of 4): the loss is no longer finite; nothing was saved"), loss);
+        String weights = org.junit.jupiter.api.Assertions.assertThrows(
+                ParameterAveraging.TrainingDivergedException.class,
+                () -> ParameterAveraging.checkFinite(1.0, new float[]{1f, Float.POSITIVE_INFINITY}, 1, 1, 1)).getMessage();
+        org.junit.jupiter.api.Assertions.assertTrue(weights.contains("the weights are no longer finite"), weights);
+    }
+
+    @Test
     void oneWorkerEqualsSingleProcessFit() {
         for (String updater : new String[]{"adam", "momentum"}) {
             ImageBlock block = syntheticBlock(5, N);
