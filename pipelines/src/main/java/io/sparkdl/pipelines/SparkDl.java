@@ -564,11 +564,8 @@ public final class SparkDl {
                 rows = pcaModel.transform(rows);
                 col = "pca";
             }
-            if (k > in.numGood) {
-                LOG.warn("--k {} is more than the {} images: fitting at most {} clusters", k, in.numGood, in.numGood);
-                k = (int) in.numGood;
-            }
-            ImageKMeansModel km = new ImageKMeans().setFeaturesCol(col).setK(Math.max(2, k)).setSeed(seed)
+            // more clusters than distinct images: ImageKMeans fits the clusters there are, with a warning
+            ImageKMeansModel km = new ImageKMeans().setFeaturesCol(col).setK(k).setSeed(seed)
                     .setMaxIter(a.getInt("max-iter", 20, 1)).fit(rows);
             Dataset<Row> clustered = km.transform(rows).persist(StorageLevel.MEMORY_AND_DISK());
             double seconds = (System.nanoTime() - t0) / 1e9;
@@ -582,7 +579,7 @@ public final class SparkDl {
             m.put("badFiles", in.bad);
             m.put("features", features + (pca > 0 ? " + pca " + pca : ""));
             m.put("k", km.k());
-            m.put("requestedK", a.getInt("k", 10, 2));
+            m.put("requestedK", k);
             m.put("inertia", km.trainingCost());
             m.put("iterations", km.iterations());
             m.put("clusterSizes", km.clusterSizes());

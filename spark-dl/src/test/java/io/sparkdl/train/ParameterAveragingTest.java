@@ -85,15 +85,7 @@ class ParameterAveragingTest {
                     local.fit(block.dataSet(order, s, Math.min(N, s + batch), CLASSES));
                 }
             }
-            float[] expected = local.params().toFloatVector();
-            double maxDiff = 0;
-            double moved = 0;
-            for (int i = 0; i < expected.length; i++) {
-                maxDiff = Math.max(maxDiff, Math.abs(expected[i] - r.params()[i]));
-                moved = Math.max(moved, Math.abs(expected[i] - start[i]));
-            }
-            assertTrue(maxDiff < 1e-5, updater + ": max parameter difference " + maxDiff);
-            assertTrue(moved > 1e-3, updater + ": training did not change the weights");
+            assertSameTraining(updater, local.params().toFloatVector(), r.params(), start);
             assertEquals(epochs, seen.size());
             assertEquals(epochs, r.history().size());
             rdd.unpersist();
@@ -134,15 +126,7 @@ class ParameterAveragingTest {
                                 end - s);
                     }
                 }
-                float[] expected = local.params();
-                double maxDiff = 0;
-                double moved = 0;
-                for (int i = 0; i < expected.length; i++) {
-                    maxDiff = Math.max(maxDiff, Math.abs(expected[i] - r.params()[i]));
-                    moved = Math.max(moved, Math.abs(expected[i] - start[i]));
-                }
-                assertTrue(maxDiff < 1e-5, updater + ": max parameter difference " + maxDiff);
-                assertTrue(moved > 1e-3, updater + ": training did not change the weights");
+                assertSameTraining(updater, local.params(), r.params(), start);
                 assertEquals(local.updater().stateSize(), r.updaterState().length);
             }
             assertEquals(epochs, r.history().size());
@@ -270,5 +254,17 @@ class ParameterAveragingTest {
                 "Adam state (m and v) must travel with the weights");
         rdd.unpersist();
         val.unpersist();
+    }
+
+    /** The distributed run's weights equal the single process's within 1e-5, and training moved them. */
+    private static void assertSameTraining(String updater, float[] expected, float[] actual, float[] start) {
+        double maxDiff = 0;
+        double moved = 0;
+        for (int i = 0; i < expected.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
+            moved = Math.max(moved, Math.abs(expected[i] - start[i]));
+        }
+        assertTrue(maxDiff < 1e-5, updater + ": max parameter difference " + maxDiff);
+        assertTrue(moved > 1e-3, updater + ": training did not change the weights");
     }
 }
