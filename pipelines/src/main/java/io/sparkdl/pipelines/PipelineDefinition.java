@@ -4,7 +4,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.sparkdl.classification.CnnClassifier;
+import io.sparkdl.image.ImageDecoder;
+import io.sparkdl.image.ImageNormalizer;
 import io.sparkdl.nn.NetworkSpec;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineStage;
 
 import java.io.File;
 import java.io.IOException;
@@ -15,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiConsumer;
 
 /**
  * A ready pipeline definition ({@code pipelines/*.json}): source, preprocessing, estimator and params,
@@ -89,47 +95,32 @@ final class PipelineDefinition {
         EVALUATE.put("evaluation.reportDir", new String[]{"report-dir", "s"});
     }
 
+    /** Train options that are CnnClassifier params, as a retrain template sets them. */
+    private static final Map<String, BiConsumer<CnnClassifier, String>> CLASSIFIER = Map.ofEntries(
+            Map.entry("epochs", (c, v) -> c.setEpochs(Integer.parseInt(v))),
+            Map.entry("batch-size", (c, v) -> c.setBatchSize(Integer.parseInt(v))),
+            Map.entry("updater", CnnClassifier::setUpdater),
+            Map.entry("engine", CnnClassifier::setEngine),
+            Map.entry("learning-rate", (c, v) -> c.setLearningRate(Double.parseDouble(v))),
+            Map.entry("workers", (c, v) -> c.setNumWorkers(Integer.parseInt(v))),
+            Map.entry("averaging-frequency", (c, v) -> c.setAveragingFrequency(Integer.parseInt(v))),
+            Map.entry("block-momentum", (c, v) -> c.setBlockMomentum(Double.parseDouble(v))),
+            Map.entry("validation-fraction", (c, v) -> c.setValidationFraction(Double.parseDouble(v))),
+            Map.entry("seed", (c, v) -> c.setSeed(Long.parseLong(v))),
+            Map.entry("lr-schedule", CnnClassifier::setLrSchedule),
+            Map.entry("momentum", (c, v) -> c.setMomentum(Double.parseDouble(v))),
+            Map.entry("weight-decay", (c, v) -> c.setWeightDecay(Double.parseDouble(v))),
+            Map.entry("early-stopping", (c, v) -> c.setEarlyStoppingPatience(Integer.parseInt(v))),
+            Map.entry("augment", CnnClassifier::setAugmentation));
+
     private PipelineDefinition() {
     }
 
     /** The steps of a definition file with the overrides applied: each an argument vector for SparkDl.run. */
     static List<String[]> steps(String file, String[] overrides, Set<String> trainOptions, Set<String> evalOptions)
             throws IOException {
-        File f = new File(file);
-        if (!f.isFile()) {
-            throw new CliArgs.UsageException("pipeline definition " + file + " does not exist");
-        }
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(Files.readString(f.toPath(), StandardCharsets.UTF_8));
-        } catch (JsonProcessingException e) {
-            throw new CliArgs.UsageException(file + ": not valid JSON at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new CliArgs.UsageException(file + ": must be a JSON object");
-        }
-        Map<String, JsonNode> fields = new LinkedHashMap<>();
-        flatten(file, "", root, fields);
-        JsonNode type = fields.get("estimator.type");
-        String kind = type == null ? "CnnClassifier" : type.asText();
-        if (!kind.equals("CnnClassifier") && !kind.equals("ImageKMeans")) {
-            throw new CliArgs.UsageException(file + ": estimator.type must be CnnClassifier or ImageKMeans but was "
-                    + kind);
-        }
-        boolean clustering = kind.equals("ImageKMeans");
-        for (String k : fields.keySet()) {
-            String top = k.contains(".") ? k.substring(0, k.indexOf('.')) : k;
-            boolean known = clustering ? CLUSTER.containsKey(k) : TRAIN.containsKey(k) || EVALUATE.containsKey(k);
-            if (!TOP.contains(top) || (!k.equals("name") && !k.equals("description") && !known)) {
-                List<String> names = new ArrayList<>(clustering ? CLUSTER.keySet() : TRAIN.keySet());
-                if (!clustering) {
-                    names.addAll(EVALUATE.keySet());
-                }
-                throw new CliArgs.UsageException(file + ": unknown field " + k + " for estimator.type " + kind
-                        + " (known: name, description, " + String.join(", ", names) + ")");
-            }
-        }
+        Map<String, JsonNode> fields = read(file);
+        boolean clustering = kind(file, fields).equals("ImageKMeans");
         if (clustering) {
             if (!fields.containsKey("source.data")) {
                 throw new CliArgs.UsageException(file + ": missing field source.data");
@@ -162,6 +153,130 @@ final class PipelineDefinition {
             steps.add(argv("evaluate", eval, over, union(FLAGS, Set.of("master"))));
         }
         return steps;
+    }
+
+    /** The definition's fields, flattened ({@code estimator.epochs}); a bad file fails naming the file. */
+    private static Map<String, JsonNode> read(String file) throws IOException {
+        File f = new File(file);
+        if (!f.isFile()) {
+            throw new CliArgs.UsageException("pipeline definition " + file + " does not exist");
+        }
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(Files.readString(f.toPath(), StandardCharsets.UTF_8));
+        } catch (JsonProcessingException e) {
+            throw new CliArgs.UsageException(file + ": not valid JSON at line " + e.getLocation().getLineNr()
+                    + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new CliArgs.UsageException(file + ": must be a JSON object");
+        }
+        Map<String, JsonNode> fields = new LinkedHashMap<>();
+        flatten(file, "", root, fields);
+        return fields;
+    }
+
+    /** The estimator.type (CnnClassifier or ImageKMeans), after every field was checked to be known for it. */
+    private static String kind(String file, Map<String, JsonNode> fields) {
+        JsonNode type = fields.get("estimator.type");
+        String kind = type == null ? "CnnClassifier" : type.asText();
+        if (!kind.equals("CnnClassifier") && !kind.equals("ImageKMeans")) {
+            throw new CliArgs.UsageException(file + ": estimator.type must be CnnClassifier or ImageKMeans but was "
+                    + kind);
+        }
+        boolean clustering = kind.equals("ImageKMeans");
+        for (String k : fields.keySet()) {
+            String top = k.contains(".") ? k.substring(0, k.indexOf('.')) : k;
+            boolean known = clustering ? CLUSTER.containsKey(k) : TRAIN.containsKey(k) || EVALUATE.containsKey(k);
+            if (!TOP.contains(top) || (!k.equals("name") && !k.equals("description") && !known)) {
+                List<String> names = new ArrayList<>(clustering ? CLUSTER.keySet() : TRAIN.keySet());
+                if (!clustering) {
+                    names.addAll(EVALUATE.keySet());
+                }
+                throw new CliArgs.UsageException(file + ": unknown field " + k + " for estimator.type " + kind
+                        + " (known: name, description, " + String.join(", ", names) + ")");
+            }
+        }
+        return kind;
+    }
+
+    /**
+     * The training half of a definition as a template for {@code retrain}: a Pipeline of an ImageDecoder
+     * (preprocessing.imageSize and channels, else the architecture's input), an ImageNormalizer when
+     * preprocessing.normalize is true, and a CnnClassifier with the estimator's params (preprocessing.augment
+     * becomes its augmentation). The source, outputs, evaluation and spark sections are not used (retrain
+     * reads its lake and writes its registry), nor is a warm start (retrain starts from its champion).
+     */
+    static Pipeline template(String file) throws IOException {
+        Map<String, JsonNode> fields = read(file);
+        if (!kind(file, fields).equals("CnnClassifier")) {
+            throw new CliArgs.UsageException(file + ": retrain needs estimator.type CnnClassifier");
+        }
+        for (String f : List.of("estimator.initialModel", "estimator.freezeLayers")) {
+            if (fields.containsKey(f)) {
+                throw new CliArgs.UsageException(file + ": " + f + " is not for retrain, which warm-starts from its "
+                        + "champion (use --frozen-layers)");
+            }
+        }
+        Map<String, String> o = options(file, fields, TRAIN);
+        String arch = o.getOrDefault("arch", "lenet");
+        if (!NetworkSpec.builtIns().contains(arch.toLowerCase(java.util.Locale.ROOT)) && !arch.trim().startsWith("{")) {
+            File a = new File(arch);
+            if (!a.isFile()) {
+                throw new CliArgs.UsageException(file + ": estimator.arch must be one of " + NetworkSpec.builtIns()
+                        + " or a JSON file, but " + arch + " is neither");
+            }
+            arch = Files.readString(a.toPath(), StandardCharsets.UTF_8);
+        }
+        int[] dflt = NetworkSpec.parse(arch).defaultInput();
+        int[] size = o.containsKey("image-size") ? size(file, o.get("image-size"))
+                : dflt != null ? new int[]{dflt[0], dflt[1]} : new int[]{0, 0};
+        int channels = o.containsKey("channels") ? Integer.parseInt(o.get("channels")) : dflt != null ? dflt[2] : 0;
+        CnnClassifier cnn = new CnnClassifier().setArch(arch).setImageHeight(size[0]).setImageWidth(size[1])
+                .setImageChannels(channels);
+        ImageDecoder decoder = new ImageDecoder().setSize(size[0], size[1]).setChannels(channels)
+                .setHandleInvalid("skip");
+        for (Map.Entry<String, String> e : o.entrySet()) {
+            BiConsumer<CnnClassifier, String> setter = CLASSIFIER.get(e.getKey());
+            if (setter == null) {
+                continue;
+            }
+            try {
+                setter.accept(cnn, e.getValue());
+            } catch (IllegalArgumentException bad) {
+                throw new CliArgs.UsageException(file + ": " + field(e.getKey()) + " = " + e.getValue()
+                        + " is not valid: " + bad.getMessage());
+            }
+        }
+        List<PipelineStage> stages = new ArrayList<>(List.of(decoder));
+        if ("true".equals(o.get("normalize"))) {
+            stages.add(new ImageNormalizer().setChannels(channels));
+        }
+        stages.add(cnn);
+        return new Pipeline().setStages(stages.toArray(new PipelineStage[0]));
+    }
+
+    /** The definition field behind a train option. */
+    private static String field(String option) {
+        return TRAIN.entrySet().stream().filter(e -> option.equals(e.getValue()[0])).map(Map.Entry::getKey)
+                .findFirst().orElse(option);
+    }
+
+    private static int[] size(String file, String value) {
+        String[] p = value.toLowerCase(java.util.Locale.ROOT).split("x");
+        try {
+            if (p.length == 2) {
+                int h = Integer.parseInt(p[0].trim());
+                int w = Integer.parseInt(p[1].trim());
+                if (h > 0 && w > 0 && h <= NetworkSpec.MAX_SIDE && w <= NetworkSpec.MAX_SIDE) {
+                    return new int[]{h, w};
+                }
+            }
+        } catch (NumberFormatException ignored) {
+            // fall through to the error below
+        }
+        throw new CliArgs.UsageException(file + ": preprocessing.imageSize must look like 28x28, each side between 1 "
+                + "and " + NetworkSpec.MAX_SIDE + ", but was '" + value + "'");
     }
 
     private static String[] argv(String command, Map<String, String> base, CliArgs over, Set<String> accepted) {

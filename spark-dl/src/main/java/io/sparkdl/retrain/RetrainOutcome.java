@@ -30,7 +30,8 @@ public record RetrainOutcome(boolean changed, String version, String parentVersi
 
     static RetrainOutcome unchanged(String watermark, String champion) {
         return new RetrainOutcome(false, null, null, List.of(), List.of(), 0, Double.NaN, Double.NaN, false, false,
-                "no lake partition newer than the watermark " + watermark, watermark, champion, null, false);
+                watermark == null ? "the lake has no partition" : "no lake partition newer than the watermark "
+                        + watermark, watermark, champion, null, false);
     }
 
     /**
@@ -57,8 +58,7 @@ public record RetrainOutcome(boolean changed, String version, String parentVersi
     @Override
     public String toString() {
         if (!changed) {
-            return String.format("retrain: no lake partition newer than %s; the registry is unchanged (champion %s)",
-                    watermark, champion);
+            return String.format("retrain: %s; the registry is unchanged (champion %s)", decision, champion);
         }
         return String.format(java.util.Locale.ROOT,
                 "retrain: version %s on %s: holdout accuracy %.4f (champion %s) -> %s; watermark %s", version,
