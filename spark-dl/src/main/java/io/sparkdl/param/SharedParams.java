@@ -18,6 +18,15 @@ public final class SharedParams {
     private SharedParams() {
     }
 
+    /** Fails unless an optional column-name param that this stage needs is set to a name. */
+    public static String requireName(String value, String param, Params stage) {
+        if (value == null || value.isEmpty()) {
+            throw new IllegalArgumentException(stage.getClass().getSimpleName() + " " + stage.uid() + ": set " + param
+                    + " (it is empty)");
+        }
+        return value;
+    }
+
     /** A column-name param: any non-empty string. */
     public static Param<String> column(Params parent, String name, String doc) {
         return new Param<>(parent, name, doc, validator(v -> v != null && !v.isEmpty()));
