@@ -649,9 +649,14 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         return SparkMLInternals.paramsWriter(this);
     }
 
+    /** Reads saved classifiers, also those of releases that named height, width, channels imageHeight, .... */
     public static MLReader<CnnClassifier> read() {
-        return SparkMLInternals.paramsReader();
+        return SparkMLInternals.paramsReader(CnnClassifier.class, RENAMED);
     }
+
+    /** Params renamed since earlier releases: old name to new. */
+    static final Map<String, String> RENAMED = Map.of("imageHeight", "height", "imageWidth", "width",
+            "imageChannels", "channels");
 
     public static CnnClassifier load(String path) {
         return read().load(path);

@@ -211,8 +211,9 @@ public class CnnFeaturizer extends Transformer implements HasInputCol<CnnFeaturi
         return new MLReader<>() {
             @Override
             public CnnFeaturizer load(String path) {
+                // earlier releases named inferenceBatchSize batchSize
                 SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, sparkSession().sparkContext(),
-                        CnnFeaturizer.class);
+                        CnnFeaturizer.class, java.util.Map.of("batchSize", "inferenceBatchSize"), java.util.Set.of());
                 CnnFeaturizer f = new CnnFeaturizer(meta.uid());
                 meta.applyParams(f);
                 f.model = CnnClassifierModel.load(path + "/model");
