@@ -649,7 +649,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         return SparkMLInternals.paramsWriter(this);
     }
 
-    /** Reads saved classifiers, also those of releases that named height, width, channels imageHeight, .... */
+    /** Reads saved classifiers, also those of releases that named height, width and channels imageHeight, ... */
     public static MLReader<CnnClassifier> read() {
         return SparkMLInternals.paramsReader(CnnClassifier.class, RENAMED);
     }

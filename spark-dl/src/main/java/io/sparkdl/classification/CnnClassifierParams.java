@@ -13,7 +13,6 @@ import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.param.Params;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -39,19 +38,10 @@ public interface CnnClassifierParams<T extends CnnClassifierParams<T>> extends H
 
     /** Checks the image column and adds the four output columns (null where a row has no image). */
     default StructType validateAndTransformSchema(StructType schema) {
-        StructField f = SharedParams.requireColumn(schema, getFeaturesCol(), "Features");
-        if (!ImageStruct.isImageStruct(f.dataType())) {
-            throw new IllegalArgumentException("Column " + getFeaturesCol()
-                    + " must be of type image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
-        }
-        StructType out = schema;
-        String[] names = {getRawPredictionCol(), getProbabilityCol(), getPredictionCol(), getPredictedLabelCol()};
-        DataType[] types = {SQLDataTypes.VectorType(), SQLDataTypes.VectorType(), DataTypes.DoubleType,
-            DataTypes.StringType};
-        for (int i = 0; i < names.length; i++) {
-            SharedParams.requireAbsent(out, names[i], "Output");
-            out = out.add(names[i], types[i], true);
-        }
-        return out;
+        ImageStruct.requireColumn(schema, getFeaturesCol(), "Features");
+        return SharedParams.addOutputs(schema,
+                new String[]{getRawPredictionCol(), getProbabilityCol(), getPredictionCol(), getPredictedLabelCol()},
+                new DataType[]{SQLDataTypes.VectorType(), SQLDataTypes.VectorType(), DataTypes.DoubleType,
+                    DataTypes.StringType});
     }
 }

@@ -12,7 +12,6 @@ import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.param.Params;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /** The params {@link EnsembleClassifier} and {@link EnsembleClassifierModel} share, and the schema both check. */
@@ -31,18 +30,9 @@ public interface EnsembleClassifierParams<T extends EnsembleClassifierParams<T>>
 
     /** Checks the image column and adds the three combined output columns. */
     default StructType validateAndTransformSchema(StructType schema) {
-        StructField f = SharedParams.requireColumn(schema, getFeaturesCol(), "Features");
-        if (!ImageStruct.isImageStruct(f.dataType())) {
-            throw new IllegalArgumentException("Column " + getFeaturesCol() + " must be of type image struct (decode it "
-                    + "with ImageDecoder) but was " + f.dataType().simpleString());
-        }
-        StructType out = schema;
-        String[] names = {getProbabilityCol(), getPredictionCol(), getPredictedLabelCol()};
-        DataType[] types = {SQLDataTypes.VectorType(), DataTypes.DoubleType, DataTypes.StringType};
-        for (int i = 0; i < names.length; i++) {
-            SharedParams.requireAbsent(out, names[i], "Output");
-            out = out.add(names[i], types[i], true);
-        }
-        return out;
+        ImageStruct.requireColumn(schema, getFeaturesCol(), "Features");
+        return SharedParams.addOutputs(schema,
+                new String[]{getProbabilityCol(), getPredictionCol(), getPredictedLabelCol()},
+                new DataType[]{SQLDataTypes.VectorType(), DataTypes.DoubleType, DataTypes.StringType});
     }
 }

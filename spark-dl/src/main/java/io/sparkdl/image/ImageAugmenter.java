@@ -153,11 +153,7 @@ public class ImageAugmenter extends Transformer implements HasInputCol<ImageAugm
 
     @Override
     public StructType transformSchema(StructType schema) {
-        StructField f = SharedParams.requireColumn(schema, getInputCol(), "Input");
-        if (!ImageStruct.isImageStruct(f.dataType())) {
-            throw new IllegalArgumentException("Column " + getInputCol()
-                    + " must be of type image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
-        }
+        StructField f = ImageStruct.requireColumn(schema, getInputCol(), "Input");
         StructField[] fields = schema.fields().clone();
         int i = schema.fieldIndex(getInputCol());
         fields[i] = new StructField(f.name(), f.dataType(), f.nullable(),

@@ -7,7 +7,6 @@ import io.sparkdl.param.HasOutputCol;
 import io.sparkdl.param.SharedParams;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.param.Params;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /** The params {@link ImageNormalizer} and {@link ImageNormalizerModel} share, and the schema both check. */
@@ -25,11 +24,7 @@ public interface ImageNormalizerParams<T extends ImageNormalizerParams<T>> exten
 
     /** Checks the image column and adds the optional vector column. */
     default StructType validateAndTransformSchema(StructType schema) {
-        StructField f = SharedParams.requireColumn(schema, getInputCol(), "Input");
-        if (!ImageStruct.isImageStruct(f.dataType())) {
-            throw new IllegalArgumentException("Column " + getInputCol()
-                    + " must be of type image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
-        }
+        ImageStruct.requireColumn(schema, getInputCol(), "Input");
         if (getOutputCol().isEmpty()) {
             return schema;
         }

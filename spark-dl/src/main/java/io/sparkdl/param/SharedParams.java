@@ -2,6 +2,7 @@ package io.sparkdl.param;
 
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import scala.Function1;
@@ -55,6 +56,16 @@ public final class SharedParams {
                     + String.join(", ", schema.fieldNames()));
         }
         return schema.apply(name);
+    }
+
+    /** Adds nullable output columns, failing when one already exists. */
+    public static StructType addOutputs(StructType schema, String[] names, DataType[] types) {
+        StructType out = schema;
+        for (int i = 0; i < names.length; i++) {
+            requireAbsent(out, names[i], "Output");
+            out = out.add(names[i], types[i], true);
+        }
+        return out;
     }
 
     public static void requireAbsent(StructType schema, String name, String role) {
