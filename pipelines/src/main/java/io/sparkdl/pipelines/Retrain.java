@@ -104,9 +104,9 @@ final class Retrain {
             String arch = arch(a.get("arch", "lenet"));
             int[] input = NetworkSpec.parse(arch).defaultInput();
             cnn = new CnnClassifier().setArch(arch)
-                    .setImageHeight(a.getInt("height", input != null ? input[0] : 28, 1))
-                    .setImageWidth(a.getInt("width", input != null ? input[1] : 28, 1))
-                    .setImageChannels(a.getInt("channels", input != null ? input[2] : 1, 1))
+                    .setHeight(a.getInt("height", input != null ? input[0] : 28, 1))
+                    .setWidth(a.getInt("width", input != null ? input[1] : 28, 1))
+                    .setChannels(a.getInt("channels", input != null ? input[2] : 1, 1))
                     .setEpochs(3).setBatchSize(64).setLearningRate(1e-3).setSeed(42);
             template = cnn;
         }

@@ -228,8 +228,8 @@ public final class Retrainer {
         CnnClassifier cnn = classifier.copy(ParamMap.empty()).setCheckpointDir(reg.workDir(id) + "/checkpoints");
         if (champ != null) {
             cnn.setInitialModel(champ.networkPath).setInitialClasses("keep").setFrozenLayers(policy.frozenLayers());
-        } else if (!pipeline && cnn.getImageHeight() == 0) {
-            cnn.setImageHeight(shape[0]).setImageWidth(shape[1]).setImageChannels(shape[2]);
+        } else if (!pipeline && cnn.getHeight() == 0) {
+            cnn.setHeight(shape[0]).setWidth(shape[1]).setChannels(shape[2]);
         }
         Model<?> challenger = fit(cnn, train);
         train.unpersist();
@@ -308,9 +308,9 @@ public final class Retrainer {
 
     /** The input size a CnnClassifier template trains from scratch at: its own, else its architecture's default. */
     private int[] templateShape() {
-        if (classifier.getImageHeight() > 0) {
-            int c = classifier.getImageChannels();
-            return new int[]{classifier.getImageHeight(), classifier.getImageWidth(), c > 0 ? c : 1};
+        if (classifier.getHeight() > 0) {
+            int c = classifier.getChannels();
+            return new int[]{classifier.getHeight(), classifier.getWidth(), c > 0 ? c : 1};
         }
         int[] d = NetworkSpec.parse(classifier.getArch()).defaultInput();
         if (d == null) {

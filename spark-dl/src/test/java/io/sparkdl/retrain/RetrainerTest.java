@@ -75,7 +75,7 @@ class RetrainerTest {
         Path lake = tmp.resolve("lake");
         Path reg = tmp.resolve("registry");
         partition(lake, "2026-11-20", FIRST, 0, 30);
-        Retrainer r = retrainer(spark, lenet().setImageHeight(28).setImageWidth(28).setImageChannels(1), lake, reg)
+        Retrainer r = retrainer(spark, lenet().setHeight(28).setWidth(28).setChannels(1), lake, reg)
                 .setWriteReport(true);
 
         RetrainOutcome n1 = r.run();
