@@ -502,7 +502,8 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 driver.checkpointTo(new CheckpointStore(getCheckpointDir(), sc.hadoopConfiguration(), fingerprint),
                         getCheckpointDir());
             }
-            TrainingResult result = driver.train(new TrainingData(train, val, labels.length, normalization, augmentation),
+            TrainingResult result = driver.train(
+                    new TrainingData(train, val, labels.length, normalization, augmentation),
                     TrainingState.start(net.params().toFloatVector(), null));
             if (initial != null && getFrozenLayers() > 0) {
                 // the saved model trains normally when warm-started again: rebuild without the frozen updaters

@@ -78,8 +78,8 @@ public final class EpochDriver {
         if (saved == null) {
             return start;
         }
-        LOG.info("spark-dl train: resuming from the checkpoint after epoch {} of {} (iteration {}) in {}", saved.epochsDone(),
-                config.epochs(), saved.iteration(), checkpointDir);
+        LOG.info("spark-dl train: resuming from the checkpoint after epoch {} of {} (iteration {}) in {}",
+                saved.epochsDone(), config.epochs(), saved.iteration(), checkpointDir);
         return saved;
     }
 
@@ -120,8 +120,9 @@ public final class EpochDriver {
         if (patience == 0 || state.bestEpoch() == 0 || state.epochsDone() - state.bestEpoch() < patience) {
             return false;
         }
-        LOG.info("Early stopping after epoch {}: validation accuracy has not improved for {} epochs since epoch {} ({})",
-                state.epochsDone(), patience, state.bestEpoch(), String.format("%.4f", state.bestAccuracy()));
+        LOG.info("Early stopping after epoch {}: validation accuracy has not improved for {} epochs since "
+                + "epoch {} ({})", state.epochsDone(), patience, state.bestEpoch(),
+                String.format("%.4f", state.bestAccuracy()));
         return true;
     }
 

@@ -86,21 +86,7 @@ public final class ParameterAveraging implements TrainingStrategy {
         long batches = 0;
         for (int r = 0; r < rounds; r++) {
             run.describeJobs(epoch + 1, "averaging round " + (r + 1) + "/" + rounds);
-            Broadcast<float[]> bp = run.sc().broadcast(start);
-            Broadcast<float[]> bs = updater == null ? null : run.sc().broadcast(updater);
-            AveragingRound.Sum sum;
-            try {
-                sum = run.data().train()
-                        .mapPartitionsWithIndex(new AveragingRound(run, bp, bs, epoch, r, iteration, averagingFrequency),
-                                true)
-                        .treeAggregate(new AveragingRound.Sum(), AveragingRound.Sum::add, AveragingRound.Sum::merge,
-                                aggregationDepth);
-            } finally {
-                bp.destroy();
-                if (bs != null) {
-                    bs.destroy();
-                }
-            }
+            AveragingRound.Sum sum = round(run, start, updater, epoch, r, iteration);
             if (sum.batches == 0) {
                 continue;
             }
@@ -131,12 +117,32 @@ public final class ParameterAveraging implements TrainingStrategy {
                 examples);
     }
 
+    /** One round as one Spark job: the workers fit from {@code start}, the sum comes back to the driver. */
+    private AveragingRound.Sum round(TrainingRun run, float[] start, float[] updater, int epoch, int round,
+                                     int iteration) {
+        Broadcast<float[]> bp = run.sc().broadcast(start);
+        Broadcast<float[]> bs = updater == null ? null : run.sc().broadcast(updater);
+        try {
+            return run.data().train()
+                    .mapPartitionsWithIndex(new AveragingRound(run, bp, bs, epoch, round, iteration,
+                            averagingFrequency), true)
+                    .treeAggregate(new AveragingRound.Sum(), AveragingRound.Sum::add, AveragingRound.Sum::merge,
+                            aggregationDepth);
+        } finally {
+            bp.destroy();
+            if (bs != null) {
+                bs.destroy();
+            }
+        }
+    }
+
     /** Rounds per epoch: enough for the largest partition to see all its images. */
     private int rounds(TrainingRun run) {
         int largest = run.blockSizes().stream().mapToInt(Integer::intValue).max().orElse(0);
         long perRound = (long) run.config().batchSize() * averagingFrequency;
         int rounds = (int) ((largest + perRound - 1) / perRound);
-        LOG.debug("{} rounds of {} minibatches of {} per epoch", rounds, averagingFrequency, run.config().batchSize());
+        LOG.debug("{} rounds of {} minibatches of {} per epoch", rounds, averagingFrequency,
+                run.config().batchSize());
         return rounds;
     }
 
