@@ -19,10 +19,15 @@ import io.sparkdl.param.HasValidationFraction;
 import io.sparkdl.param.HasWidth;
 import io.sparkdl.param.SharedParams;
 import io.sparkdl.train.CheckpointStore;
+import io.sparkdl.train.EpochDriver;
+import io.sparkdl.train.EpochStats;
 import io.sparkdl.train.ImageBlock;
 import io.sparkdl.train.ParameterAveraging;
-import io.sparkdl.train.TrainingJob;
+import io.sparkdl.train.TrainingConfig;
+import io.sparkdl.train.TrainingData;
+import io.sparkdl.train.TrainingListener;
 import io.sparkdl.train.TrainingResult;
+import io.sparkdl.train.TrainingState;
 import io.sparkdl.train.TrainingStrategy;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -433,23 +438,6 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
             double mu = getBlockMomentum() < 0 ? ParameterAveraging.defaultBlockMomentum(workers) : getBlockMomentum();
             TrainingStrategy strategy = new ParameterAveraging(getAveragingFrequency(), 2, mu);
             LOG.info("CnnClassifier {}: {}", uid, strategy.describe());
-            List<io.sparkdl.train.EpochStats> history = new ArrayList<>();
-            CheckpointStore checkpoints = null;
-            TrainingJob.Checkpoint resume = null;
-            if (!getCheckpointDir().isEmpty()) {
-                String fingerprint = Integer.toHexString((conf.toJson() + "|" + String.join(",", labels) + "|"
-                        + getBatchSize() + "|" + workers + "|" + getAveragingFrequency() + "|" + mu + "|" + getSeed()
-                        + "|" + getInitialModel() + "|" + normalization + "|" + augmentation + "|"
-                        + getEarlyStoppingPatience() + "|" + getEngine()).hashCode());
-                checkpoints = new CheckpointStore(getCheckpointDir(), sc.hadoopConfiguration(), fingerprint);
-                resume = checkpoints.load();
-                if (resume != null) {
-                    history.addAll(resume.history());
-                    LOG.info("CnnClassifier {}: resuming from the checkpoint after epoch {} in {}", uid,
-                            resume.epochsDone(), getCheckpointDir());
-                }
-            }
-            CheckpointStore store = checkpoints;
             boolean torch = getEngine().equals("torch");
             if (torch && initial != null) {
                 throw new IllegalArgumentException("initialModel (warm start) is not supported on engine torch yet; "
@@ -462,24 +450,20 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
                     ? new EngineSpec("torch", conf.toJson(), getArch(), shape[0], shape[1],
                     shape[2], labels.length, settings, threads)
                     : EngineSpec.nd4j(conf.toJson());
-            TrainingJob job = new TrainingJob(sc, conf.toJson(), net.params().toFloatVector(), null, train, val,
-                    labels.length, getEpochs(), getBatchSize(), getSeed(), getTrainAccuracySample(), st -> {
-                if (history.isEmpty() && skipped.value() > 0) {
-                    LOG.warn("CnnClassifier skipped {} rows with no image or no label (undecodable files?)",
-                            skipped.value());
-                }
-                history.add(st);
-                double perEpoch = history.stream().mapToDouble(io.sparkdl.train.EpochStats::seconds).average()
-                        .orElse(0);
-                int left = getEpochs() - st.epoch();
-                LOG.info("CnnClassifier {} {} [{}/{}{}]", uid, st, st.epoch(), getEpochs(),
-                        left > 0 ? String.format(", ETA %.0f s", left * perEpoch) : "");
-            }, resume, store == null ? null : c -> {
-                store.save(c);
-                LOG.info("CnnClassifier {}: checkpoint after epoch {} written to {}", uid, c.epochsDone(),
+            EpochDriver driver = new EpochDriver(strategy, new TrainingConfig(engineSpec, getEpochs(), getBatchSize(),
+                    getSeed(), getTrainAccuracySample(), getEarlyStoppingPatience()))
+                    .addListener(progressLog(skipped));
+            if (!getCheckpointDir().isEmpty()) {
+                String fingerprint = Integer.toHexString((conf.toJson() + "|" + String.join(",", labels) + "|"
+                        + getBatchSize() + "|" + workers + "|" + getAveragingFrequency() + "|" + mu + "|" + getSeed()
+                        + "|" + getInitialModel() + "|" + normalization + "|" + augmentation + "|"
+                        + getEarlyStoppingPatience() + "|" + getEngine()).hashCode());
+                driver.checkpointTo(new CheckpointStore(getCheckpointDir(), sc.hadoopConfiguration(), fingerprint),
                         getCheckpointDir());
-            }, normalization, augmentation, getEarlyStoppingPatience(), engineSpec);
-            TrainingResult result = strategy.train(job);
+            }
+            TrainingResult result = driver.train(
+                    new TrainingData(train, val, labels.length, normalization, augmentation),
+                    TrainingState.start(net.params().toFloatVector(), null));
             if (initial != null && getFrozenLayers() > 0) {
                 // the saved model trains normally when warm-started again: rebuild without the frozen updaters
                 net = new MultiLayerNetwork(WarmStart.configuration(initial, labels.length, settings, 0));
@@ -509,6 +493,22 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
                 val.unpersist(false);
             }
         }
+    }
+
+    /** The per-epoch log line (figures and ETA); the first also warns about rows skipped while decoding. */
+    private TrainingListener progressLog(LongAccumulator skipped) {
+        List<EpochStats> seen = new ArrayList<>();
+        return st -> {
+            if (seen.isEmpty() && skipped.value() > 0) {
+                LOG.warn("CnnClassifier skipped {} rows with no image or no label (undecodable files?)",
+                        skipped.value());
+            }
+            seen.add(st);
+            double perEpoch = seen.stream().mapToDouble(EpochStats::seconds).average().orElse(0);
+            int left = getEpochs() - st.epoch();
+            LOG.info("CnnClassifier {} {} [{}/{}{}]", uid, st, st.epoch(), getEpochs(),
+                    left > 0 ? String.format(", ETA %.0f s", left * perEpoch) : "");
+        };
     }
 
     /** Class names: distinct strings sorted, nominal metadata, or "0".."max" for numeric labels. */

@@ -135,7 +135,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
                         + Arrays.toString(labels));
             }
         }
-        return io.sparkdl.explain.Saliency.explain(this, image, idx);
+        return io.sparkdl.explain.Saliency.explain(network, inputShape(), normalization, image, idx);
     }
 
     /** The DL4J network (shared, not a copy). */

@@ -1,13 +1,14 @@
 package io.sparkdl.engine;
 
-import io.sparkdl.engine.torch.TorchNetwork;
 import io.sparkdl.nn.NetworkSpec;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 import java.io.Serializable;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * What an executor needs to build a training network on either engine; sent once per training run.
@@ -45,12 +46,18 @@ public record EngineSpec(String engine, String configurationJson, String arch, i
 
     /** A fresh network with the engine's own initial weights (callers set the weights they train from). */
     public EngineNetwork build() {
-        if (engine.equals("torch")) {
-            return new TorchNetwork(NetworkSpec.parse(arch), height, width, channels, numClasses, settings, threads);
+        Engine e = Installed.BY_NAME.get(engine);
+        if (e == null) {
+            throw new IllegalStateException("engine " + engine + " is not installed: no " + Engine.class.getName()
+                    + " named " + engine + " in META-INF/services on the classpath (found "
+                    + Installed.BY_NAME.keySet() + ")");
         }
-        io.sparkdl.backend.Nd4jBackend.init();
-        MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(configurationJson));
-        net.init();
-        return new Nd4jNetwork(net, height, width, channels);
+        return e.build(this);
+    }
+
+    /** The engines on the classpath, looked up once per JVM (driver and executors). */
+    private static final class Installed {
+        static final Map<String, Engine> BY_NAME = ServiceLoader.load(Engine.class, EngineSpec.class.getClassLoader())
+                .stream().map(ServiceLoader.Provider::get).collect(Collectors.toMap(Engine::name, Function.identity()));
     }
 }

@@ -1,6 +1,5 @@
 package io.sparkdl.explain;
 
-import io.sparkdl.classification.CnnClassifierModel;
 import io.sparkdl.image.ImageCodec;
 import io.sparkdl.image.Normalization;
 import org.deeplearning4j.nn.api.Layer;
@@ -63,24 +62,31 @@ public final class Saliency {
         }
     }
 
-    /** Explains {@code classIndex} for {@code image}, or the predicted class when {@code classIndex} is negative. */
-    public static Result explain(CnnClassifierModel model, ImageCodec.Pixels image, int classIndex) {
-        int[] shape = model.inputShape();
-        int h = shape[0];
-        int w = shape[1];
-        int c = shape[2];
+    /**
+     * Explains {@code classIndex} for {@code image}, or the predicted class when {@code classIndex} is negative.
+     *
+     * @param network       a trained classifier network (left unchanged)
+     * @param inputShape    {height, width, channels} the network takes; the image is converted to it
+     * @param normalization the standardisation the network was trained with (null: pixels / 255)
+     */
+    public static Result explain(MultiLayerNetwork network, int[] inputShape, Normalization normalization,
+                                 ImageCodec.Pixels image, int classIndex) {
+        int h = inputShape[0];
+        int w = inputShape[1];
+        int c = inputShape[2];
         byte[] planar = ImageCodec.toPlanar(image, c, h, w);
-        float[] x = Normalization.toInput(planar, c, h * w, model.normalization());
+        float[] x = Normalization.toInput(planar, c, h * w, normalization);
         INDArray input = Nd4j.create(x, new long[]{1, c, h, w}, 'c');
-        INDArray probs = model.network().output(input, false);
+        INDArray probs = network.output(input, false);
+        int numClasses = (int) probs.size(1);
         int predicted = probs.argMax(1).getInt(0);
         int cls = classIndex < 0 ? predicted : classIndex;
-        if (cls >= model.numClasses()) {
+        if (cls >= numClasses) {
             throw new IllegalArgumentException("class index " + cls + " is out of range: the model has "
-                    + model.numClasses() + " classes");
+                    + numClasses + " classes");
         }
-        MultiLayerNetwork twin = scoreNetwork(model.network(), h, w, c);
-        INDArray label = Nd4j.zeros(DataType.FLOAT, 1, model.numClasses());
+        MultiLayerNetwork twin = scoreNetwork(network, h, w, c);
+        INDArray label = Nd4j.zeros(DataType.FLOAT, 1, numClasses);
         label.putScalar(0, cls, 1f);
         INDArray grad = twin.calculateGradients(input, label, null, null).getSecond();
         INDArray abs = Transforms.abs(grad, true).reshape(c, h, w).max(0);

@@ -5,7 +5,6 @@ import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
-import io.sparkdl.train.ImageBlock;
 import org.apache.spark.serializer.KryoRegistrator;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -16,6 +15,8 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.ServiceLoader;
 
 /**
  * Kryo registrations for ND4J arrays and spark-dl's own payloads. Set
@@ -27,8 +28,14 @@ import java.io.UncheckedIOException;
  * instead (shape, data type and data; any backend, so an array written on a CPU executor reads on a
  * GPU one). ND4J's {@code nd4j-kryo} does the same but exists only for 1.0.0-M2 and pulls a second
  * Kryo, so spark-dl carries this one.
+ *
+ * <p>The packages' own payloads (training blocks, Hadoop configurations) are registered by the
+ * {@link KryoRegistration}s they list in {@code META-INF/services}, so this class names none of them.
  */
 public class Nd4jKryoRegistrator implements KryoRegistrator {
+    private static final List<KryoRegistration> PAYLOADS = ServiceLoader
+            .load(KryoRegistration.class, Nd4jKryoRegistrator.class.getClassLoader()).stream()
+            .map(ServiceLoader.Provider::get).toList();
 
     @Override
     public void registerClasses(Kryo kryo) {
@@ -36,14 +43,14 @@ public class Nd4jKryoRegistrator implements KryoRegistrator {
         // Kryo 4 cannot set a record's final fields on Java 17 (Unsafe refuses record field offsets),
         // so records (spark-dl's broadcast and result payloads) travel by Java serialization.
         kryo.addDefaultSerializer(Record.class, new JavaSerializer());
-        kryo.register(ImageBlock.class, new ImageBlockSerializer());
-        // Hadoop configurations travel through their own writeObject/readObject (Kryo would drop them)
-        kryo.register(io.sparkdl.image.ImageSources.HadoopConf.class, new JavaSerializer());
         kryo.register(float[].class);
         kryo.register(double[].class);
         kryo.register(int[].class);
         kryo.register(byte[].class);
         kryo.register(long[].class);
+        for (KryoRegistration r : PAYLOADS) {
+            r.registerClasses(kryo);
+        }
     }
 
     /** ND4J's binary format: self-describing, backend independent. */
@@ -69,32 +76,6 @@ public class Nd4jKryoRegistrator implements KryoRegistrator {
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot read a serialized INDArray (" + b.length + " bytes)", e);
             }
-        }
-    }
-
-    /** Four ints, the pixel bytes and the labels; no field reflection. */
-    public static final class ImageBlockSerializer extends Serializer<ImageBlock> {
-        @Override
-        public void write(Kryo kryo, Output output, ImageBlock block) {
-            output.writeInt(block.size(), true);
-            output.writeInt(block.channels(), true);
-            output.writeInt(block.height(), true);
-            output.writeInt(block.width(), true);
-            byte[] pixels = block.pixels();
-            output.writeInt(pixels.length, true);
-            output.writeBytes(pixels);
-            output.writeInts(block.labels(), true);
-        }
-
-        @Override
-        public ImageBlock read(Kryo kryo, Input input, Class<ImageBlock> type) {
-            int size = input.readInt(true);
-            int channels = input.readInt(true);
-            int height = input.readInt(true);
-            int width = input.readInt(true);
-            byte[] pixels = input.readBytes(input.readInt(true));
-            int[] labels = input.readInts(size, true);
-            return new ImageBlock(size, channels, height, width, pixels, labels);
         }
     }
 }

@@ -32,7 +32,7 @@ public final class CheckpointStore {
         this.fingerprint = fingerprint;
     }
 
-    public void save(TrainingJob.Checkpoint c) {
+    public void save(TrainingState c) {
         String epochDir = dir + "/epoch-" + c.epochsDone();
         float[] empty = new float[0];
         HadoopFiles.writeArrays(epochDir + "/state.bin", conf, toDouble(c.params()),
@@ -59,7 +59,7 @@ public final class CheckpointStore {
     }
 
     /** The newest checkpoint with this store's fingerprint, or null. */
-    public TrainingJob.Checkpoint load() {
+    public TrainingState load() {
         if (!HadoopFiles.exists(dir + "/LATEST", conf)) {
             return null;
         }
@@ -87,7 +87,7 @@ public final class CheckpointStore {
         // checkpoints written before early stopping existed hold four arrays
         int bestEpoch = a[3].length > 2 ? (int) a[3][2] : 0;
         float[] bestParams = a.length > 4 && a[4].length > 0 ? toFloat(a[4]) : null;
-        return new TrainingJob.Checkpoint((int) a[3][0], (int) a[3][1], toFloat(a[0]),
+        return new TrainingState((int) a[3][0], (int) a[3][1], toFloat(a[0]),
                 a[1].length == 0 ? null : toFloat(a[1]), a[2].length == 0 ? null : toFloat(a[2]), history,
                 bestEpoch, bestParams);
     }

@@ -1,17 +1,10 @@
 package io.sparkdl.train;
 
 import io.sparkdl.engine.EngineNetwork;
-import io.sparkdl.engine.EngineSpec;
-
 import io.sparkdl.image.Augmentation;
 import io.sparkdl.image.Normalization;
-
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Collections;
 
@@ -23,14 +16,15 @@ final class Evaluation {
     }
 
     /**
-     * @param maxPerBlockTotal at most this many images in all (spread evenly over the blocks)
+     * @param maxTotal at most this many images in all (spread evenly over the blocks)
      */
-    static double accuracy(JavaSparkContext sc, JavaRDD<ImageBlock> blocks, String runId, Broadcast<EngineSpec> conf,
-                           float[] params, int numClasses, int maxPerBlockTotal, Normalization norm) {
+    static double accuracy(TrainingRun run, JavaRDD<ImageBlock> blocks, float[] params, int maxTotal) {
         int parts = blocks.getNumPartitions();
-        int perBlock = maxPerBlockTotal == Integer.MAX_VALUE ? Integer.MAX_VALUE
-                : Math.max(1, maxPerBlockTotal / Math.max(1, parts));
-        Broadcast<float[]> bp = sc.broadcast(params);
+        int perBlock = maxTotal == Integer.MAX_VALUE ? Integer.MAX_VALUE : Math.max(1, maxTotal / Math.max(1, parts));
+        String runId = run.id();
+        var conf = run.engine();
+        Normalization norm = run.data().normalization();
+        Broadcast<float[]> bp = run.sc().broadcast(params);
         try {
             long[] counts = blocks.mapPartitions(it -> {
                 long correct = 0;

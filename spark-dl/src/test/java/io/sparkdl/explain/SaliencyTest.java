@@ -1,6 +1,5 @@
 package io.sparkdl.explain;
 
-import io.sparkdl.classification.CnnClassifierModel;
 import io.sparkdl.image.ImageCodec;
 import io.sparkdl.image.Normalization;
 import io.sparkdl.nn.NetworkSpec;
@@ -32,7 +31,9 @@ class SaliencyTest {
               {"type": "output"}
             ]}""";
 
-    private static CnnClassifierModel model(Normalization norm) {
+    private static final int[] SHAPE = {8, 6, 3};
+
+    private static MultiLayerNetwork network() {
         MultiLayerNetwork net = new MultiLayerNetwork(NetworkSpec.parse(NET).toConfiguration(8, 6, 3, 3,
                 new NetworkSpec.Settings("adam", 0.05, 0.9, 0, 3)));
         net.init();
@@ -46,7 +47,7 @@ class SaliencyTest {
             }
             net.fit(x, y);
         }
-        return new CnnClassifierModel("m", new String[]{"a", "b", "c"}, net, new int[]{8, 6, 3}, null, norm);
+        return net;
     }
 
     /** The logit of class c in inference mode, from the layer activations. */
@@ -61,14 +62,13 @@ class SaliencyTest {
     @Test
     void theMapIsTheInferenceGradientOfTheClassScore() {
         Normalization norm = new Normalization(new double[]{0.4, 0.6, 0.5}, new double[]{0.2, 0.3, 0.25});
-        CnnClassifierModel m = model(norm);
-        MultiLayerNetwork net = m.network();
+        MultiLayerNetwork net = network();
         Random r = new Random(7);
         Saliency.Result res = null;
         for (int cls = 0; cls < 3; cls++) {
             byte[] bgr = new byte[8 * 6 * 3];
             r.nextBytes(bgr);
-            res = Saliency.explain(m, new ImageCodec.Pixels(8, 6, 3, bgr), cls);
+            res = Saliency.explain(net, SHAPE, norm, new ImageCodec.Pixels(8, 6, 3, bgr), cls);
             INDArray x = input(res, norm);
             double eps = 1e-2;
             double maxErr = 0;
@@ -94,8 +94,8 @@ class SaliencyTest {
         }
         // inference mode: no dropout, so the same image gives the same map every time
         ImageCodec.Pixels img = new ImageCodec.Pixels(8, 6, 1, new byte[48]);
-        float[][] a = Saliency.explain(m, img, 1).map();
-        float[][] b = Saliency.explain(m, img, 1).map();
+        float[][] a = Saliency.explain(net, SHAPE, norm, img, 1).map();
+        float[][] b = Saliency.explain(net, SHAPE, norm, img, 1).map();
         for (int y = 0; y < 8; y++) {
             assertArrayEquals(a[y], b[y]);
         }

@@ -6,7 +6,7 @@ import io.sparkdl.testkit.Fuzzers;
 import io.sparkdl.testkit.SparkTest;
 import io.sparkdl.train.CheckpointStore;
 import io.sparkdl.train.EpochStats;
-import io.sparkdl.train.TrainingJob;
+import io.sparkdl.train.TrainingState;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +47,7 @@ class ModelDataBoundsTest {
         String dir = tmp.resolve("ckpt").toString();
         CheckpointStore store = new CheckpointStore(dir, conf, "f");
         List<EpochStats> h = List.of(new EpochStats(1, 0.5, 0.8, 0.7, 100, 1));
-        store.save(new TrainingJob.Checkpoint(1, 10, new float[]{1, 2, 3}, new float[]{4}, new float[]{5, 6, 7}, h));
+        store.save(new TrainingState(1, 10, new float[]{1, 2, 3}, new float[]{4}, new float[]{5, 6, 7}, h));
         assertArrayEquals(new float[]{1, 2, 3}, store.load().params());
         // a velocity that does not match the weights
         HadoopFiles.writeArrays(dir + "/epoch-1/state.bin", conf, new double[]{1, 2, 3}, new double[]{4},

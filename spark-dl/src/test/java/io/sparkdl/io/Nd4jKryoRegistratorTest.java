@@ -19,9 +19,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class Nd4jKryoRegistratorTest {
 
     private static SerializerInstance kryo() {
+        return kryo(false);
+    }
+
+    private static SerializerInstance kryo(boolean registrationRequired) {
         SparkConf conf = new SparkConf(false)
                 .set("spark.kryo.registrator", Nd4jKryoRegistrator.class.getName())
-                .set("spark.kryo.registrationRequired", "false");
+                .set("spark.kryo.registrationRequired", Boolean.toString(registrationRequired));
         return new KryoSerializer(conf).newInstance();
     }
 
@@ -69,5 +73,25 @@ class Nd4jKryoRegistratorTest {
         hc.set("fs.test.setting", "kept");
         io.sparkdl.image.ImageSources.HadoopConf back2 = roundTrip(s, new io.sparkdl.image.ImageSources.HadoopConf(hc));
         assertEquals("kept", back2.get().get("fs.test.setting"));
+    }
+
+    /**
+     * The packages' payloads are registered through the KryoRegistration services the one configured
+     * registrator loads: with registration required, an unregistered class would fail to serialize.
+     */
+    @Test
+    void payloadsOfOtherPackagesAreRegisteredThroughTheirServices() {
+        SerializerInstance s = kryo(true);
+        ImageBlock back = roundTrip(s, new ImageBlock(1, 1, 2, 2, new byte[]{1, 2, 3, 4}, new int[]{1}));
+        assertArrayEquals(new byte[]{1, 2, 3, 4}, back.pixels());
+        org.apache.hadoop.conf.Configuration hc = new org.apache.hadoop.conf.Configuration(false);
+        hc.set("fs.test.setting", "kept");
+        io.sparkdl.image.ImageSources.HadoopConf conf = roundTrip(s, new io.sparkdl.image.ImageSources.HadoopConf(hc));
+        assertEquals("kept", conf.get().get("fs.test.setting"));
+        org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> roundTrip(s, new Unregistered()),
+                "registration is required: an unregistered class fails");
+    }
+
+    private static final class Unregistered {
     }
 }

@@ -48,12 +48,12 @@ class ParameterAveragingTest {
     void aNonFiniteLossOrWeightEndsTrainingNamingTheEpoch() {
         ParameterAveraging.checkFinite(12.5, new float[]{1f, -2f}, 1, 1, 3);
         String loss = org.junit.jupiter.api.Assertions.assertThrows(
-                ParameterAveraging.TrainingDivergedException.class,
+                TrainingDivergedException.class,
                 () -> ParameterAveraging.checkFinite(Double.NaN, new float[]{1f}, 3, 2, 4)).getMessage();
         org.junit.jupiter.api.Assertions.assertTrue(loss.startsWith("training diverged in epoch 3 (averaging round 2 "
                 + "of 4): the loss is no longer finite; nothing was saved"), loss);
         String weights = org.junit.jupiter.api.Assertions.assertThrows(
-                ParameterAveraging.TrainingDivergedException.class,
+                TrainingDivergedException.class,
                 () -> ParameterAveraging.checkFinite(1.0, new float[]{1f, Float.POSITIVE_INFINITY}, 1, 1, 1)).getMessage();
         org.junit.jupiter.api.Assertions.assertTrue(weights.contains("the weights are no longer finite"), weights);
     }
@@ -73,8 +73,9 @@ class ParameterAveragingTest {
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
             JavaRDD<ImageBlock> rdd = sc.parallelize(List.of(block), 1).cache();
             List<EpochStats> seen = new ArrayList<>();
-            TrainingResult r = new ParameterAveraging(3, 2).train(new TrainingJob(sc, conf.toJson(), start, null, rdd,
-                    null, CLASSES, epochs, batch, seed, 1000, seen::add));
+            TrainingResult r = new EpochDriver(new ParameterAveraging(3, 2),
+                    new TrainingConfig(EngineSpec.nd4j(conf.toJson()), epochs, batch, seed, 1000))
+                    .addListener(seen::add).train(new TrainingData(rdd, null, CLASSES), TrainingState.start(start, null));
 
             MultiLayerNetwork local = new MultiLayerNetwork(conf.clone());
             local.init();
@@ -112,8 +113,9 @@ class ParameterAveragingTest {
 
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
             JavaRDD<ImageBlock> rdd = sc.parallelize(List.of(block), 1).cache();
-            TrainingResult r = new ParameterAveraging(3, 2).train(new TrainingJob(sc, conf.toJson(), start, null, rdd,
-                    null, CLASSES, epochs, batch, seed, 1000, st -> { }, null, null, null, null, 0, engine));
+            TrainingResult r = new EpochDriver(new ParameterAveraging(3, 2),
+                    new TrainingConfig(engine, epochs, batch, seed, 1000))
+                    .train(new TrainingData(rdd, null, CLASSES), TrainingState.start(start, null));
 
             try (TorchNetwork local = new TorchNetwork(NetworkSpec.parse(arch), 12, 12, 1, CLASSES, settings, 1)) {
                 local.setParams(start);
@@ -153,8 +155,7 @@ class ParameterAveragingTest {
         init.init();
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
         JavaRDD<ImageBlock> rdd = sc.parallelize(List.of(b0, b1), 2).cache();
-        TrainingResult r = new ParameterAveraging(1, 2).train(new TrainingJob(sc, conf.toJson(),
-                init.params().toFloatVector(), null, rdd, null, CLASSES, 2, batch, seed, 100, e -> { }));
+        TrainingResult r = train(new ParameterAveraging(1, 2), conf, init, rdd, null, 2, batch, seed);
 
         MultiLayerNetwork local = new MultiLayerNetwork(conf.clone());
         local.init();
@@ -196,8 +197,7 @@ class ParameterAveragingTest {
         init.init();
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTest.spark().sparkContext());
         JavaRDD<ImageBlock> rdd = sc.parallelize(List.of(b0, b1), 2).cache();
-        TrainingResult r = new ParameterAveraging(1, 2, mu).train(new TrainingJob(sc, conf.toJson(),
-                init.params().toFloatVector(), null, rdd, null, CLASSES, 2, batch, seed, 100, e -> { }));
+        TrainingResult r = train(new ParameterAveraging(1, 2, mu), conf, init, rdd, null, 2, batch, seed);
 
         MultiLayerNetwork local = new MultiLayerNetwork(conf.clone());
         local.init();
@@ -224,8 +224,7 @@ class ParameterAveragingTest {
         }
         double maxDiff = 0;
         double fromPlain = 0;
-        TrainingResult noMomentum = new ParameterAveraging(1, 2, 0).train(new TrainingJob(sc, conf.toJson(),
-                init.params().toFloatVector(), null, rdd, null, CLASSES, 2, batch, seed, 100, e -> { }));
+        TrainingResult noMomentum = train(new ParameterAveraging(1, 2, 0), conf, init, rdd, null, 2, batch, seed);
         plain = noMomentum.params();
         for (int i = 0; i < w.length; i++) {
             maxDiff = Math.max(maxDiff, Math.abs(w[i] - r.params()[i]));
@@ -244,8 +243,7 @@ class ParameterAveragingTest {
         MultiLayerConfiguration conf = conf("adam");
         MultiLayerNetwork init = new MultiLayerNetwork(conf);
         init.init();
-        TrainingResult r = new ParameterAveraging(2, 2).train(new TrainingJob(sc, conf.toJson(),
-                init.params().toFloatVector(), null, rdd, val, CLASSES, 4, 16, 1, 1000, e -> { }));
+        TrainingResult r = train(new ParameterAveraging(2, 2), conf, init, rdd, val, 4, 16, 1);
         EpochStats last = r.history().get(3);
         assertTrue(last.validationAccuracy() > 0.8, "validation accuracy " + last.validationAccuracy());
         assertTrue(r.history().get(0).loss() > last.loss(), "loss must fall: " + r.history());
@@ -254,6 +252,13 @@ class ParameterAveragingTest {
                 "Adam state (m and v) must travel with the weights");
         rdd.unpersist();
         val.unpersist();
+    }
+
+    /** Trains from {@code init}'s weights on the nd4j engine, no listener, no checkpoints. */
+    static TrainingResult train(TrainingStrategy strategy, MultiLayerConfiguration conf, MultiLayerNetwork init,
+                                JavaRDD<ImageBlock> rdd, JavaRDD<ImageBlock> val, int epochs, int batch, long seed) {
+        return new EpochDriver(strategy, new TrainingConfig(EngineSpec.nd4j(conf.toJson()), epochs, batch, seed, 1000))
+                .train(new TrainingData(rdd, val, CLASSES), TrainingState.start(init.params().toFloatVector(), null));
     }
 
     /** The distributed run's weights equal the single process's within 1e-5, and training moved them. */
