@@ -2,6 +2,7 @@ package io.sparkdl.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkdl.train.EpochStats;
 import org.apache.spark.sql.Row;
@@ -65,6 +66,13 @@ public final class EpochStatsCodec {
 
     public static ObjectNode toJson(EpochStats e) {
         return JSON.valueToTree(toMap(e));
+    }
+
+    /** A history as a JSON array of {@link #toJson} objects (checkpoints, the CLI's and retraining's metrics). */
+    public static ArrayNode toJson(List<EpochStats> history) {
+        ArrayNode a = JSON.createArrayNode();
+        history.forEach(e -> a.add(toJson(e)));
+        return a;
     }
 
     /**

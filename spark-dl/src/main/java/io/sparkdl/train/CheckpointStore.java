@@ -2,7 +2,6 @@ package io.sparkdl.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkdl.io.EpochStatsCodec;
 import io.sparkdl.io.HadoopFiles;
@@ -47,10 +46,7 @@ public final class CheckpointStore {
         ObjectNode o = JSON.createObjectNode();
         o.put("fingerprint", fingerprint);
         o.put("epochsDone", c.epochsDone());
-        ArrayNode h = o.putArray("history");
-        for (EpochStats e : c.history()) {
-            h.add(EpochStatsCodec.toJson(e));
-        }
+        o.set("history", EpochStatsCodec.toJson(c.history()));
         HadoopFiles.writeString(epochDir + "/state.json", o.toString(), conf);
         HadoopFiles.writeStringAtomically(dir + "/LATEST", "epoch-" + c.epochsDone() + "\n", conf);
         for (int e = 1; e < c.epochsDone(); e++) {
