@@ -59,7 +59,7 @@ public final class ModelData {
         Dataset<Row> df;
         try {
             df = spark.read().parquet(dir);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Spark's AnalysisException is checked in Java's eyes but not declared
             throw new ModelFileException(dir, null, "not readable as Parquet (" + e.getMessage() + ")", e);
         }
         StructType found = df.schema();
@@ -78,7 +78,7 @@ public final class ModelData {
         List<Row> rows;
         try {
             rows = df.select(cols).limit(maxRows + 1).collectAsList();
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
             throw new ModelFileException(dir, null, "unreadable, truncated or corrupt (" + e.getMessage() + ")", e);
         }
         if (rows.size() > maxRows) {

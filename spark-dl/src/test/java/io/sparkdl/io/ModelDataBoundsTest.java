@@ -64,6 +64,11 @@ class ModelDataBoundsTest {
                 List.of(RowFactory.create(new double[]{1})));
         e = assertThrows(ModelFileException.class, () -> ImageKMeansModel.load(dir));
         assertTrue(e.getMessage().contains("no column 'clusterSizes'"), e.getMessage());
+        // not Parquet at all
+        HadoopFiles.deleteRecursively(data, conf);
+        HadoopFiles.writeString(data + "/part-00000.parquet", "not parquet", conf);
+        e = assertThrows(ModelFileException.class, () -> ImageKMeansModel.load(dir));
+        assertTrue(e.getMessage().startsWith("Cannot load " + data), e.getMessage());
     }
 
     @Test
