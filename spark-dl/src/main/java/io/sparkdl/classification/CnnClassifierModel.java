@@ -1,13 +1,11 @@
 package io.sparkdl.classification;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.image.ImageStruct;
 import io.sparkdl.image.Normalization;
-import io.sparkdl.io.HadoopFiles;
+import io.sparkdl.io.EpochStatsCodec;
+import io.sparkdl.io.LegacyModelData;
+import io.sparkdl.io.ModelData;
 import io.sparkdl.io.NetworkZip;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.param.DeclaredParams;
@@ -15,6 +13,7 @@ import io.sparkdl.param.HasInferenceBatchSize;
 import io.sparkdl.train.EpochStats;
 import io.sparkdl.train.NetworkPool;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
@@ -53,7 +52,6 @@ import java.util.UUID;
  */
 public class CnnClassifierModel extends Model<CnnClassifierModel> implements CnnClassifierParams<CnnClassifierModel>,
         HasInferenceBatchSize<CnnClassifierModel>, MLWritable {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String uid;
     private final String[] labels;
@@ -284,11 +282,47 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
         return copyValues(m, extra).setParent(parent());
     }
 
-    // ---- persistence: metadata/ (params), data/model.json (labels, shape, history), network/network.zip
+    // ---- persistence: metadata/ (params), data/ (Parquet, one row: labels, input shape, normalisation, training
+    //      summary), history/ (Parquet, one row per epoch, EpochStatsCodec.SCHEMA), network/network.zip
+
+    /**
+     * The columns of {@code data/}. The normalisation columns are null for a model without one, the summary
+     * columns (skippedRows, strategy, workers, keptEpoch) for a model without a training summary.
+     */
+    static final StructType DATA_SCHEMA = new StructType()
+            .add("labels", DataTypes.createArrayType(DataTypes.StringType, false), false)
+            .add("height", DataTypes.IntegerType, false)
+            .add("width", DataTypes.IntegerType, false)
+            .add("channels", DataTypes.IntegerType, false)
+            .add("normalizationMean", ModelData.DOUBLES, true)
+            .add("normalizationStd", ModelData.DOUBLES, true)
+            .add("skippedRows", DataTypes.LongType, true)
+            .add("strategy", DataTypes.StringType, true)
+            .add("workers", DataTypes.IntegerType, true)
+            .add("keptEpoch", DataTypes.IntegerType, true);
+    /** The most classes a saved model may have. */
+    static final int MAX_LABELS = 1_000_000;
 
     @Override
     public MLWriter write() {
-        return new Writer(this);
+        return new MLWriter() {
+            @Override
+            public void saveImpl(String path) {
+                SparkSession spark = sparkSession();
+                SparkMLInternals.saveMetadata(CnnClassifierModel.this, path, spark.sparkContext());
+                CnnTrainingSummary s = summary;
+                Row row = RowFactory.create(labels, inputShape[0], inputShape[1], inputShape[2],
+                        normalization == null ? null : normalization.mean(),
+                        normalization == null ? null : normalization.std(),
+                        s == null ? null : s.skippedRows(), s == null ? null : s.strategy(),
+                        s == null ? null : s.workers(), s == null ? null : s.keptEpoch());
+                ModelData.write(spark, path + "/" + ModelData.DATA, DATA_SCHEMA, List.of(row));
+                if (s != null) {
+                    EpochStatsCodec.write(spark, s.history(), path + "/history");
+                }
+                NetworkZip.write(network, path + "/network/network.zip", spark.sparkContext().hadoopConfiguration());
+            }
+        };
     }
 
     public static MLReader<CnnClassifierModel> read() {
@@ -299,60 +333,6 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
         return read().load(path);
     }
 
-    private static final class Writer extends MLWriter {
-        private final CnnClassifierModel m;
-
-        Writer(CnnClassifierModel m) {
-            this.m = m;
-        }
-
-        @Override
-        public void saveImpl(String path) {
-            SparkSession spark = sparkSession();
-            SparkMLInternals.saveMetadata(m, path, spark.sparkContext());
-            Configuration hc = spark.sparkContext().hadoopConfiguration();
-            ObjectNode data = JSON.createObjectNode();
-            ArrayNode labels = data.putArray("labels");
-            for (String l : m.labels) {
-                labels.add(l);
-            }
-            ArrayNode shape = data.putArray("inputShape");
-            for (int s : m.inputShape) {
-                shape.add(s);
-            }
-            if (m.normalization != null) {
-                ObjectNode n = data.putObject("normalization");
-                ArrayNode mean = n.putArray("mean");
-                ArrayNode std = n.putArray("std");
-                for (int c = 0; c < m.normalization.channels(); c++) {
-                    mean.add(m.normalization.mean()[c]);
-                    std.add(m.normalization.std()[c]);
-                }
-            }
-            if (m.summary != null) {
-                ObjectNode s = data.putObject("summary");
-                s.put("skippedRows", m.summary.skippedRows());
-                s.put("strategy", m.summary.strategy());
-                s.put("workers", m.summary.workers());
-                s.put("keptEpoch", m.summary.keptEpoch());
-                ArrayNode h = s.putArray("history");
-                for (EpochStats e : m.summary.history()) {
-                    ObjectNode o = h.addObject();
-                    o.put("epoch", e.epoch());
-                    o.put("loss", e.loss());
-                    o.put("trainAccuracy", e.trainAccuracy());
-                    if (!Double.isNaN(e.validationAccuracy())) {
-                        o.put("validationAccuracy", e.validationAccuracy());
-                    }
-                    o.put("imagesPerSecond", e.imagesPerSecond());
-                    o.put("seconds", e.seconds());
-                }
-            }
-            HadoopFiles.writeString(path + "/data/model.json", data.toPrettyString(), hc);
-            NetworkZip.write(m.network, path + "/network/network.zip", hc);
-        }
-    }
-
     private static final class Reader extends MLReader<CnnClassifierModel> {
         @Override
         public CnnClassifierModel load(String path) {
@@ -360,52 +340,39 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
             SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
                     CnnClassifierModel.class);
             Configuration hc = spark.sparkContext().hadoopConfiguration();
-            JsonNode data;
-            try {
-                data = JSON.readTree(HadoopFiles.readString(path + "/data/model.json", hc));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("Corrupt model data in " + path + "/data/model.json", e);
-            }
+            LegacyModelData.Classifier d = LegacyModelData.isLegacy(path, "model.json", hc)
+                    ? LegacyModelData.classifier(path, hc) : data(spark, path);
             // never DL4J's ModelSerializer: it deserializes a preprocessor.bin entry with ObjectInputStream
             MultiLayerNetwork net = NetworkZip.read(path + "/network/network.zip", hc);
-            String[] labels = new String[data.get("labels").size()];
-            for (int i = 0; i < labels.length; i++) {
-                labels[i] = data.get("labels").get(i).asText();
-            }
-            int[] shape = new int[3];
-            for (int i = 0; i < 3; i++) {
-                shape[i] = data.get("inputShape").get(i).asInt();
-            }
-            CnnTrainingSummary summary = null;
-            JsonNode s = data.get("summary");
-            if (s != null) {
-                List<EpochStats> h = new ArrayList<>();
-                for (JsonNode e : s.get("history")) {
-                    h.add(new EpochStats(e.get("epoch").asInt(), e.get("loss").asDouble(),
-                            e.get("trainAccuracy").asDouble(),
-                            e.has("validationAccuracy") ? e.get("validationAccuracy").asDouble() : Double.NaN,
-                            e.get("imagesPerSecond").asDouble(), e.get("seconds").asDouble()));
-                }
-                summary = s.has("keptEpoch")
-                        ? new CnnTrainingSummary(h, s.get("skippedRows").asLong(), s.get("strategy").asText(),
-                        s.get("workers").asInt(), s.get("keptEpoch").asInt())
-                        : new CnnTrainingSummary(h, s.get("skippedRows").asLong(), s.get("strategy").asText(),
-                        s.get("workers").asInt());
-            }
-            Normalization norm = null;
-            if (data.has("normalization")) {
-                JsonNode n = data.get("normalization");
-                double[] mean = new double[n.get("mean").size()];
-                double[] std = new double[mean.length];
-                for (int c = 0; c < mean.length; c++) {
-                    mean[c] = n.get("mean").get(c).asDouble();
-                    std[c] = n.get("std").get(c).asDouble();
-                }
-                norm = new Normalization(mean, std);
-            }
-            CnnClassifierModel m = new CnnClassifierModel(meta.uid(), labels, net, shape, summary, norm);
+            CnnClassifierModel m = new CnnClassifierModel(meta.uid(), d.labels(), net, d.inputShape(), d.summary(),
+                    d.normalization());
             meta.applyParams(m);
             return m;
+        }
+
+        private static LegacyModelData.Classifier data(SparkSession spark, String path) {
+            String dir = path + "/" + ModelData.DATA;
+            Row r = ModelData.readOne(spark, dir, DATA_SCHEMA);
+            String[] labels = ModelData.strings(r, "labels", dir);
+            ModelData.require(labels.length > 0 && labels.length <= MAX_LABELS, dir,
+                    "between 1 and " + MAX_LABELS + " labels");
+            int[] shape = new int[3];
+            for (int i = 0; i < 3; i++) {
+                shape[i] = (Integer) ModelData.value(r, new String[]{"height", "width", "channels"}[i], dir);
+                ModelData.require(shape[i] > 0, dir, "a positive input height, width and channel count");
+            }
+            double[] mean = ModelData.doubles(r, "normalizationMean", dir);
+            double[] std = ModelData.doubles(r, "normalizationStd", dir);
+            ModelData.require(mean == null ? std == null : std != null && mean.length == std.length
+                    && mean.length > 0, dir, "a normalisation mean and std per channel, or neither");
+            CnnTrainingSummary summary = null;
+            if (!r.isNullAt(r.fieldIndex("keptEpoch"))) {
+                summary = new CnnTrainingSummary(EpochStatsCodec.read(spark, path + "/history"),
+                        (Long) ModelData.value(r, "skippedRows", dir), (String) ModelData.value(r, "strategy", dir),
+                        (Integer) ModelData.value(r, "workers", dir), (Integer) ModelData.value(r, "keptEpoch", dir));
+            }
+            return new LegacyModelData.Classifier(labels, shape, mean == null ? null : new Normalization(mean, std),
+                    summary);
         }
     }
 }

@@ -1,7 +1,8 @@
 package io.sparkdl.clustering;
 
 import io.sparkdl.backend.Nd4jBackend;
-import io.sparkdl.io.HadoopFiles;
+import io.sparkdl.io.LegacyModelData;
+import io.sparkdl.io.ModelData;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.linalg.BatchIterator;
 import io.sparkdl.linalg.RowBlocks;
@@ -134,7 +135,15 @@ public class ImageKMeansModel extends Model<ImageKMeansModel> implements ImageKM
                 .setParent(parent());
     }
 
-    // ---- persistence: metadata/ (params), data/kmeans.bin (cost, iterations, sizes, centres)
+    // ---- persistence: metadata/ (params), data/ (Parquet, one row: centres k x d row-major, cluster sizes,
+    //      training cost, iterations)
+
+    /** The columns of {@code data/}. */
+    static final StructType DATA_SCHEMA = new StructType()
+            .add("clusterCenters", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+            .add("clusterSizes", DataTypes.createArrayType(DataTypes.LongType, false), false)
+            .add("trainingCost", DataTypes.DoubleType, false)
+            .add("iterations", DataTypes.IntegerType, false);
 
     @Override
     public MLWriter write() {
@@ -143,14 +152,9 @@ public class ImageKMeansModel extends Model<ImageKMeansModel> implements ImageKM
             public void saveImpl(String path) {
                 SparkSession spark = sparkSession();
                 SparkMLInternals.saveMetadata(ImageKMeansModel.this, path, spark.sparkContext());
-                double[][] a = new double[2 + centers.length][];
-                a[0] = new double[]{trainingCost, iterations};
-                a[1] = new double[clusterSizes.length];
-                for (int i = 0; i < clusterSizes.length; i++) {
-                    a[1][i] = clusterSizes[i];
-                }
-                System.arraycopy(centers, 0, a, 2, centers.length);
-                HadoopFiles.writeArrays(path + "/data/kmeans.bin", spark.sparkContext().hadoopConfiguration(), a);
+                ModelData.write(spark, path + "/" + ModelData.DATA, DATA_SCHEMA, List.of(
+                        org.apache.spark.sql.RowFactory.create(ModelData.flatten(centers), clusterSizes, trainingCost,
+                                iterations)));
             }
         };
     }
@@ -162,17 +166,21 @@ public class ImageKMeansModel extends Model<ImageKMeansModel> implements ImageKM
                 SparkSession spark = sparkSession();
                 SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
                         ImageKMeansModel.class);
-                String file = path + "/data/kmeans.bin";
-                double[][] a = HadoopFiles.readArrays(file, spark.sparkContext().hadoopConfiguration());
-                HadoopFiles.require(a.length >= 3 && a[0].length == 2 && a[1].length == a.length - 2
-                        && java.util.Arrays.stream(a, 2, a.length).allMatch(c -> c.length == a[2].length
-                        && c.length > 0), file, "[cost, iterations], k cluster sizes and k centres of one length");
-                long[] sizes = new long[a[1].length];
-                for (int i = 0; i < sizes.length; i++) {
-                    sizes[i] = (long) a[1][i];
+                org.apache.hadoop.conf.Configuration hc = spark.sparkContext().hadoopConfiguration();
+                LegacyModelData.KMeans d;
+                if (LegacyModelData.isLegacy(path, "kmeans.bin", hc)) {
+                    d = LegacyModelData.kMeans(path, hc);
+                } else {
+                    String dir = path + "/" + ModelData.DATA;
+                    Row r = ModelData.readOne(spark, dir, DATA_SCHEMA);
+                    long[] sizes = ModelData.longs(r, "clusterSizes", dir);
+                    ModelData.require(sizes.length > 0, dir, "k > 0 cluster sizes");
+                    d = new LegacyModelData.KMeans(ModelData.matrix(r, "clusterCenters", sizes.length, dir), sizes,
+                            (Double) ModelData.value(r, "trainingCost", dir),
+                            (Integer) ModelData.value(r, "iterations", dir));
                 }
-                ImageKMeansModel m = new ImageKMeansModel(meta.uid(), java.util.Arrays.copyOfRange(a, 2, a.length),
-                        a[0][0], sizes, (int) a[0][1]);
+                ImageKMeansModel m = new ImageKMeansModel(meta.uid(), d.centers(), d.trainingCost(), d.sizes(),
+                        d.iterations());
                 meta.applyParams(m);
                 return m;
             }

@@ -1,7 +1,8 @@
 package io.sparkdl.clustering;
 
 import io.sparkdl.backend.Nd4jBackend;
-import io.sparkdl.io.HadoopFiles;
+import io.sparkdl.io.LegacyModelData;
+import io.sparkdl.io.ModelData;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.linalg.BatchIterator;
 import io.sparkdl.linalg.RowBlocks;
@@ -230,7 +231,16 @@ public class ImagePCAModel extends Model<ImagePCAModel> implements ImagePCAParam
         return copyValues(m, extra).setParent(parent());
     }
 
-    // ---- persistence: metadata/ (params), data/pca.bin (mean, variances, ratios, n, components)
+    // ---- persistence: metadata/ (params), data/ (Parquet, one row: mean, components k x d row-major,
+    //      explainedVariance, explainedVarianceRatio, numRows)
+
+    /** The columns of {@code data/}. */
+    static final StructType DATA_SCHEMA = new StructType()
+            .add("mean", ModelData.DOUBLES, false)
+            .add("components", ModelData.DOUBLES, false)
+            .add("explainedVariance", ModelData.DOUBLES, false)
+            .add("explainedVarianceRatio", ModelData.DOUBLES, false)
+            .add("numRows", org.apache.spark.sql.types.DataTypes.LongType, false);
 
     @Override
     public MLWriter write() {
@@ -239,13 +249,9 @@ public class ImagePCAModel extends Model<ImagePCAModel> implements ImagePCAParam
             public void saveImpl(String path) {
                 SparkSession spark = sparkSession();
                 SparkMLInternals.saveMetadata(ImagePCAModel.this, path, spark.sparkContext());
-                double[][] arrays = new double[4 + components.length][];
-                arrays[0] = mean;
-                arrays[1] = variance;
-                arrays[2] = ratio;
-                arrays[3] = new double[]{numRows};
-                System.arraycopy(components, 0, arrays, 4, components.length);
-                HadoopFiles.writeArrays(path + "/data/pca.bin", spark.sparkContext().hadoopConfiguration(), arrays);
+                ModelData.write(spark, path + "/" + ModelData.DATA, DATA_SCHEMA, List.of(
+                        org.apache.spark.sql.RowFactory.create(mean, ModelData.flatten(components), variance, ratio,
+                                numRows)));
             }
         };
     }
@@ -257,14 +263,24 @@ public class ImagePCAModel extends Model<ImagePCAModel> implements ImagePCAParam
                 SparkSession spark = sparkSession();
                 SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
                         ImagePCAModel.class);
-                String file = path + "/data/pca.bin";
-                double[][] a = HadoopFiles.readArrays(file, spark.sparkContext().hadoopConfiguration());
-                HadoopFiles.require(a.length >= 5 && a[3].length == 1 && a[1].length == a.length - 4
-                        && a[2].length == a[1].length && a[0].length > 0
-                        && java.util.Arrays.stream(a, 4, a.length).allMatch(c -> c.length == a[0].length), file,
-                        "mean, k variances, k ratios, [rows] and k components as long as the mean");
-                double[][] comps = java.util.Arrays.copyOfRange(a, 4, a.length);
-                ImagePCAModel m = new ImagePCAModel(meta.uid(), a[0], comps, a[1], a[2], (long) a[3][0]);
+                org.apache.hadoop.conf.Configuration hc = spark.sparkContext().hadoopConfiguration();
+                LegacyModelData.Pca d;
+                if (LegacyModelData.isLegacy(path, "pca.bin", hc)) {
+                    d = LegacyModelData.pca(path, hc);
+                } else {
+                    String dir = path + "/" + ModelData.DATA;
+                    Row r = ModelData.readOne(spark, dir, DATA_SCHEMA);
+                    double[] mean = ModelData.doubles(r, "mean", dir);
+                    double[] variance = ModelData.doubles(r, "explainedVariance", dir);
+                    double[] ratio = ModelData.doubles(r, "explainedVarianceRatio", dir);
+                    ModelData.require(mean.length > 0 && variance.length > 0 && ratio.length == variance.length, dir,
+                            "a mean and k > 0 explained variances and ratios");
+                    double[][] comps = ModelData.matrix(r, "components", variance.length, dir);
+                    ModelData.require(comps[0].length == mean.length, dir, "k components as long as the mean");
+                    d = new LegacyModelData.Pca(mean, comps, variance, ratio, (Long) ModelData.value(r, "numRows", dir));
+                }
+                ImagePCAModel m = new ImagePCAModel(meta.uid(), d.mean(), d.components(), d.variance(), d.ratio(),
+                        d.numRows());
                 meta.applyParams(m);
                 return m;
             }

@@ -1,13 +1,12 @@
 package io.sparkdl.ensemble;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkdl.classification.CnnClassifierModel;
 import io.sparkdl.eval.ClassificationMetrics;
-import io.sparkdl.io.HadoopFiles;
+import io.sparkdl.io.LegacyModelData;
+import io.sparkdl.io.ModelData;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.param.DeclaredParams;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.param.ParamMap;
@@ -41,7 +40,6 @@ import static org.apache.spark.sql.functions.col;
 public class EnsembleClassifierModel extends Model<EnsembleClassifierModel>
         implements EnsembleClassifierParams<EnsembleClassifierModel>, MLWritable {
     private static final Logger LOG = LoggerFactory.getLogger(EnsembleClassifierModel.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String uid;
     private final CnnClassifierModel[] members;
@@ -240,7 +238,16 @@ public class EnsembleClassifierModel extends Model<EnsembleClassifierModel>
                 .setParent(parent());
     }
 
-    // ---- persistence: metadata/, data/ensemble.json (weights, accuracies), members/<i>/ (each a CnnClassifierModel)
+    // ---- persistence: metadata/, data/ (Parquet, one row per member: member, weight, validationAccuracy),
+    //      members/<i>/ (each a CnnClassifierModel)
+
+    /** The columns of {@code data/}; a null validation accuracy: the member had no validation set. */
+    static final StructType DATA_SCHEMA = new StructType()
+            .add("member", DataTypes.IntegerType, false)
+            .add("weight", DataTypes.DoubleType, false)
+            .add("validationAccuracy", DataTypes.DoubleType, true);
+    /** The most members a saved ensemble may have. */
+    static final int MAX_MEMBERS = 10_000;
 
     @Override
     public MLWriter write() {
@@ -249,20 +256,12 @@ public class EnsembleClassifierModel extends Model<EnsembleClassifierModel>
             public void saveImpl(String path) {
                 SparkSession spark = sparkSession();
                 SparkMLInternals.saveMetadata(EnsembleClassifierModel.this, path, spark.sparkContext());
-                ObjectNode data = JSON.createObjectNode();
-                data.put("members", members.length);
-                var w = data.putArray("weights");
-                var a = data.putArray("validationAccuracies");
+                List<Row> rows = new ArrayList<>();
                 for (int i = 0; i < members.length; i++) {
-                    w.add(weights[i]);
-                    if (Double.isNaN(validationAccuracies[i])) {
-                        a.addNull();
-                    } else {
-                        a.add(validationAccuracies[i]);
-                    }
+                    rows.add(org.apache.spark.sql.RowFactory.create(i, weights[i],
+                            Double.isNaN(validationAccuracies[i]) ? null : validationAccuracies[i]));
                 }
-                HadoopFiles.writeString(path + "/data/ensemble.json", data.toPrettyString(),
-                        spark.sparkContext().hadoopConfiguration());
+                ModelData.write(spark, path + "/" + ModelData.DATA, DATA_SCHEMA, rows);
                 for (int i = 0; i < members.length; i++) {
                     try {
                         members[i].write().save(path + "/members/" + i);
@@ -281,31 +280,37 @@ public class EnsembleClassifierModel extends Model<EnsembleClassifierModel>
                 SparkSession spark = sparkSession();
                 SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
                         EnsembleClassifierModel.class);
-                JsonNode data;
-                try {
-                    data = JSON.readTree(HadoopFiles.readString(path + "/data/ensemble.json",
-                            spark.sparkContext().hadoopConfiguration()));
-                } catch (IOException e) {
-                    throw new UncheckedIOException("Corrupt ensemble data in " + path + "/data/ensemble.json", e);
-                }
-                int n = data.path("members").asInt();
-                HadoopFiles.require(n > 0 && data.path("weights").size() == n
-                        && data.path("validationAccuracies").size() == n, path + "/data/ensemble.json",
-                        "a member count > 0 and as many weights and validation accuracies");
+                org.apache.hadoop.conf.Configuration hc = spark.sparkContext().hadoopConfiguration();
+                LegacyModelData.Ensemble d = LegacyModelData.isLegacy(path, "ensemble.json", hc)
+                        ? LegacyModelData.ensemble(path, hc) : data(spark, path + "/" + ModelData.DATA);
+                int n = d.weights().length;
                 CnnClassifierModel[] ms = new CnnClassifierModel[n];
-                double[] w = new double[n];
-                double[] a = new double[n];
                 for (int i = 0; i < n; i++) {
                     ms[i] = CnnClassifierModel.load(path + "/members/" + i);
-                    w[i] = data.get("weights").get(i).asDouble();
-                    JsonNode ai = data.get("validationAccuracies").get(i);
-                    a[i] = ai == null || ai.isNull() ? Double.NaN : ai.asDouble();
                 }
-                EnsembleClassifierModel m = new EnsembleClassifierModel(meta.uid(), ms, w, a);
+                EnsembleClassifierModel m = new EnsembleClassifierModel(meta.uid(), ms, d.weights(),
+                        d.validationAccuracies());
                 meta.applyParams(m);
                 return m;
             }
         };
+    }
+
+    private static LegacyModelData.Ensemble data(SparkSession spark, String dir) {
+        List<Row> rows = ModelData.read(spark, dir, DATA_SCHEMA, MAX_MEMBERS);
+        int n = rows.size();
+        double[] w = new double[n];
+        double[] a = new double[n];
+        boolean[] seen = new boolean[n];
+        for (Row r : rows) {
+            int i = (Integer) ModelData.value(r, "member", dir);
+            ModelData.require(i >= 0 && i < n && !seen[i], dir, "members numbered 0 to " + (n - 1) + " once each");
+            seen[i] = true;
+            w[i] = (Double) ModelData.value(r, "weight", dir);
+            a[i] = r.isNullAt(2) ? Double.NaN : r.getDouble(2);
+        }
+        ModelData.require(n > 0, dir, "at least one member");
+        return new LegacyModelData.Ensemble(w, a);
     }
 
     public static EnsembleClassifierModel load(String path) {

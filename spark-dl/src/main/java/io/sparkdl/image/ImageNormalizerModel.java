@@ -1,6 +1,7 @@
 package io.sparkdl.image;
 
-import io.sparkdl.io.HadoopFiles;
+import io.sparkdl.io.LegacyModelData;
+import io.sparkdl.io.ModelData;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.param.DeclaredParams;
 import org.apache.spark.ml.Model;
@@ -108,7 +109,12 @@ public class ImageNormalizerModel extends Model<ImageNormalizerModel>
         return copyValues(new ImageNormalizerModel(uid, normalization), extra).setParent(parent());
     }
 
-    // ---- persistence: metadata/ (params), data/normalization.bin (mean, std)
+    // ---- persistence: metadata/ (params), data/ (Parquet, one row: mean, std per channel)
+
+    /** The columns of {@code data/}. */
+    static final StructType DATA_SCHEMA = new StructType()
+            .add("mean", ModelData.DOUBLES, false)
+            .add("std", ModelData.DOUBLES, false);
 
     @Override
     public MLWriter write() {
@@ -117,8 +123,8 @@ public class ImageNormalizerModel extends Model<ImageNormalizerModel>
             public void saveImpl(String path) {
                 SparkSession spark = sparkSession();
                 SparkMLInternals.saveMetadata(ImageNormalizerModel.this, path, spark.sparkContext());
-                HadoopFiles.writeArrays(path + "/data/normalization.bin", spark.sparkContext().hadoopConfiguration(),
-                        normalization.mean(), normalization.std());
+                ModelData.write(spark, path + "/" + ModelData.DATA, DATA_SCHEMA, java.util.List.of(
+                        org.apache.spark.sql.RowFactory.create(normalization.mean(), normalization.std())));
             }
         };
     }
@@ -130,11 +136,20 @@ public class ImageNormalizerModel extends Model<ImageNormalizerModel>
                 SparkSession spark = sparkSession();
                 SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
                         ImageNormalizerModel.class);
-                String file = path + "/data/normalization.bin";
-                double[][] a = HadoopFiles.readArrays(file, spark.sparkContext().hadoopConfiguration());
-                HadoopFiles.require(a.length == 2 && a[0].length == a[1].length && a[0].length > 0, file,
-                        "a mean and a standard deviation per channel");
-                ImageNormalizerModel m = new ImageNormalizerModel(meta.uid(), new Normalization(a[0], a[1]));
+                org.apache.hadoop.conf.Configuration hc = spark.sparkContext().hadoopConfiguration();
+                Normalization n;
+                if (LegacyModelData.isLegacy(path, "normalization.bin", hc)) {
+                    n = LegacyModelData.normalization(path, hc);
+                } else {
+                    String dir = path + "/" + ModelData.DATA;
+                    Row r = ModelData.readOne(spark, dir, DATA_SCHEMA);
+                    double[] mean = ModelData.doubles(r, "mean", dir);
+                    double[] std = ModelData.doubles(r, "std", dir);
+                    ModelData.require(mean.length > 0 && mean.length == std.length, dir,
+                            "a mean and a standard deviation per channel");
+                    n = new Normalization(mean, std);
+                }
+                ImageNormalizerModel m = new ImageNormalizerModel(meta.uid(), n);
                 meta.applyParams(m);
                 return m;
             }

@@ -157,7 +157,8 @@ public final class HadoopFiles {
 
     /**
      * Writes numeric arrays in a small binary format (magic, count, then each array's length and values as
-     * big-endian doubles), for model state too large for JSON (PCA components, k-means centres).
+     * big-endian doubles): training checkpoints' weights, written where no SparkSession need be at hand. Release
+     * 0.1 also kept stage data in it ({@link LegacyModelData}); stages now write Parquet ({@link ModelData}).
      */
     public static void writeArrays(String path, Configuration conf, double[]... arrays) {
         Path p = new Path(path);

@@ -2,8 +2,8 @@ package io.sparkdl.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkdl.io.EpochStatsCodec;
 import io.sparkdl.io.HadoopFiles;
 import org.apache.hadoop.conf.Configuration;
 
@@ -14,7 +14,10 @@ import java.util.List;
 
 /**
  * Training checkpoints in a folder (local or any Hadoop FileSystem): {@code epoch-N/} holds the weights,
- * updater state and block-momentum velocity ({@code state.bin}) and the history ({@code state.json});
+ * updater state and block-momentum velocity ({@code state.bin}, {@link HadoopFiles#writeArrays}'s arrays:
+ * checkpoints are written from the training loop, where no SparkSession need be at hand) and the history
+ * ({@code state.json}, each epoch an object with {@link EpochStatsCodec}'s fields, as a saved model's
+ * {@code history/} has them);
  * {@code LATEST} names the newest complete one and is replaced atomically after it is written, so a run
  * killed at any moment leaves the previous checkpoint usable. A checkpoint is only resumed by a run with
  * the same fingerprint (network, classes, data layout and training settings).
@@ -43,12 +46,7 @@ public final class CheckpointStore {
         ObjectNode o = JSON.createObjectNode();
         o.put("fingerprint", fingerprint);
         o.put("epochsDone", c.epochsDone());
-        ArrayNode h = o.putArray("history");
-        for (EpochStats e : c.history()) {
-            h.addArray().add(e.epoch()).add(e.loss()).add(e.trainAccuracy())
-                    .add(Double.isNaN(e.validationAccuracy()) ? null : (Double) e.validationAccuracy())
-                    .add(e.imagesPerSecond()).add(e.seconds());
-        }
+        o.set("history", EpochStatsCodec.toJson(c.history()));
         HadoopFiles.writeString(epochDir + "/state.json", o.toString(), conf);
         HadoopFiles.writeStringAtomically(dir + "/LATEST", "epoch-" + c.epochsDone() + "\n", conf);
         for (int e = 1; e < c.epochsDone(); e++) {
@@ -80,9 +78,8 @@ public final class CheckpointStore {
                 && (a.length == 4 || a[4].length == 0 || a[4].length == a[0].length), file,
                 "weights, updater state, velocity, [epochs, iteration(, best epoch)] and best weights");
         List<EpochStats> history = new ArrayList<>();
-        for (JsonNode e : o.get("history")) {
-            history.add(new EpochStats(e.get(0).asInt(), e.get(1).asDouble(), e.get(2).asDouble(),
-                    e.get(3).isNull() ? Double.NaN : e.get(3).asDouble(), e.get(4).asDouble(), e.get(5).asDouble()));
+        for (JsonNode e : o.path("history")) {
+            history.add(EpochStatsCodec.fromJson(e, epochDir + "/state.json"));
         }
         // checkpoints written before early stopping existed hold four arrays
         int bestEpoch = a[3].length > 2 ? (int) a[3][2] : 0;

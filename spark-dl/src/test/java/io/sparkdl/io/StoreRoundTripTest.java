@@ -81,6 +81,8 @@ abstract class StoreRoundTripTest {
         String modelPath = store().uri("models/cnn");
         cnn.write().save(modelPath);
         assertTrue(HadoopFiles.exists(modelPath + "/network/network.zip", spark.sparkContext().hadoopConfiguration()));
+        assertEquals(CLASSES, spark.read().parquet(modelPath + "/data").first().getList(0).size(), "labels");
+        assertEquals(1, spark.read().parquet(modelPath + "/history").count(), "one epoch");
         Dataset<Row> decoded = decoder().transform(files);
         assertSamePredictions(before, predictions(CnnClassifierModel.load(modelPath).transform(decoded)));
     }
