@@ -8,6 +8,7 @@ import io.sparkdl.classification.CnnClassifierModel;
 import io.sparkdl.eval.ClassificationMetrics;
 import io.sparkdl.image.ImageDecoder;
 import io.sparkdl.image.ImageSources;
+import io.sparkdl.io.EpochStatsCodec;
 import io.sparkdl.io.HadoopFiles;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.registry.ModelRegistry;
@@ -394,9 +395,8 @@ public final class Retrainer {
         return m;
     }
 
-    private static List<VersionMetrics.Epoch> history(List<EpochStats> h) {
-        return h.stream().map(e -> new VersionMetrics.Epoch(e.epoch(), e.loss(), e.trainAccuracy(),
-                Double.isNaN(e.validationAccuracy()) ? null : e.validationAccuracy())).toList();
+    private static List<Map<String, Object>> history(List<EpochStats> h) {
+        return h.stream().map(EpochStatsCodec::toMap).toList();
     }
 
     private static void report(VersionMetrics v, CnnClassifierModel net, ClassificationMetrics cm,

@@ -15,6 +15,7 @@ import java.util.Map;
  * @param parentVersion           null when trained from scratch
  * @param holdout                 the challenger's holdout metrics ({@link io.sparkdl.eval.ClassificationMetrics#toMap})
  * @param params                  the run's settings: the policy and the template's training params
+ * @param history                 the challenger's epochs, each in {@link io.sparkdl.io.EpochStatsCodec}'s fields
  */
 @JsonPropertyOrder({"version", "holdoutAccuracy", "championHoldoutAccuracy", "promoted", "decision", "atChanceLevel",
         "minImprovement", "parentVersion", "template", "partitions", "replayedPartitions", "trainingImages", "labels",
@@ -24,13 +25,9 @@ public record VersionMetrics(String version, double holdoutAccuracy, Double cham
                              String template, List<String> partitions, List<String> replayedPartitions,
                              long trainingImages, List<String> labels, Map<String, Object> params,
                              Map<String, Object> holdout, String started, String finished, String projectVersion,
-                             List<Epoch> history) {
+                             List<Map<String, Object>> history) {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
-    /** One epoch of the challenger's training. */
-    public record Epoch(int epoch, double loss, double trainAccuracy, Double validationAccuracy) {
-    }
 
     public String toJson() {
         try {
