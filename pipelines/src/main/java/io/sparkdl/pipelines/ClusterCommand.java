@@ -70,7 +70,7 @@ final class ClusterCommand extends Job {
     @Override
     void addParamOptions(CommandSpec spec) {
         params.add(spec, kmeans, "k", "maxIter", "tol", "seed")
-                .add(spec, pca, "k", "pca", new String[0])
+                .addAs(spec, pca, "k", "pca", "no PCA; given: ImagePCA to N components before k-means")
                 .add(spec, decoder, "channels");
     }
 

@@ -72,12 +72,20 @@ final class ParamOptions {
     }
 
     ParamOptions add(CommandSpec spec, Params stage, String param, String name, String[] aliases) {
-        return add(spec, stage, param, name, aliases, UnaryOperator.identity());
+        return add(spec, stage, param, name, aliases, UnaryOperator.identity(), null);
+    }
+
+    /**
+     * An option under its own name whose absence means something other than the stage's default (no ensemble,
+     * no PCA): {@code whenAbsent} says what, in place of the default in the help.
+     */
+    ParamOptions addAs(CommandSpec spec, Params stage, String param, String name, String whenAbsent) {
+        return add(spec, stage, param, name, new String[0], UnaryOperator.identity(), whenAbsent);
     }
 
     /** As above, with the given text turned into the param's value by {@code convert} (a file's content). */
     ParamOptions add(CommandSpec spec, Params stage, String param, String name, String[] aliases,
-                     UnaryOperator<String> convert) {
+                     UnaryOperator<String> convert, String whenAbsent) {
         if (!stage.hasParam(param)) {
             throw new IllegalStateException(stage.getClass().getSimpleName() + " has no param " + param);
         }
@@ -93,7 +101,8 @@ final class ParamOptions {
                 .type(String.class)
                 .paramLabel(label(p))
                 .arity(flag ? "0..1" : "1")
-                .description(escape(p.doc() + defaultText(stage, p)))
+                .description(escape(p.doc() + (whenAbsent != null ? " (not given: " + whenAbsent + ")"
+                        : defaultText(stage, p))))
                 .hasInitialValue(false)
                 .setter(new picocli.CommandLine.Model.ISetter() {
                     @Override

@@ -84,7 +84,7 @@ final class TrainCommand extends Job {
     @Override
     void addParamOptions(CommandSpec spec) {
         String[] none = new String[0];
-        params.add(spec, cnn, "arch", null, none, TrainCommand::archText)
+        params.add(spec, cnn, "arch", null, none, TrainCommand::archText, null)
                 .add(spec, cnn, "epochs", "batchSize", "updater", "engine", "learningRate", "lrSchedule",
                         "momentum", "weightDecay", "l2", "seed")
                 .add(spec, cnn, "numWorkers", new String[]{"--workers"})
@@ -93,9 +93,10 @@ final class TrainCommand extends Job {
                 .add(spec, cnn, "augmentation", new String[]{"--augment"})
                 .add(spec, cnn, "initialModel", "initialClasses")
                 .add(spec, cnn, "frozenLayers", new String[]{"--freeze-layers"})
-                .add(spec, cnn, "imageChannels", "channels", none)
+                .addAs(spec, cnn, "imageChannels", "channels", "the arch's, else the data's")
                 .add(spec, cnn, "checkpointDir", "trainAccuracySample")
-                .add(spec, ensemble, "numMembers", "ensemble", new String[]{"--num-members"})
+                .addAs(spec, ensemble, "numMembers", "ensemble", "one CNN; given: an EnsembleClassifier of N CNNs "
+                        + "configured by the options here, member i seeded seed + i")
                 .add(spec, ensemble, "combination", null, new String[]{"--combine", "--method"});
     }
 
