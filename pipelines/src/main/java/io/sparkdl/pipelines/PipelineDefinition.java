@@ -3,7 +3,11 @@ package io.sparkdl.pipelines;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkdl.image.ImageDecoder;
+import io.sparkdl.image.ImageNormalizer;
 import io.sparkdl.nn.NetworkSpec;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
 
@@ -84,6 +88,47 @@ final class PipelineDefinition {
         };
     }
 
+    /**
+     * The training half of a definition as a template for {@code retrain}: a Pipeline of an ImageDecoder
+     * (preprocessing.imageSize and channels, else the architecture's input), an ImageNormalizer when
+     * preprocessing.normalize is true, and the CnnClassifier with the estimator's params, set as for train. The
+     * source, outputs, evaluation and spark sections are not used (retrain reads its lake and writes its
+     * registry), nor is a warm start (retrain starts from its champion).
+     */
+    static Pipeline template(String file) throws IOException {
+        PipelineDefinition d = read(file);
+        JsonNode type = d.field("estimator", "type");
+        if (type != null && !type.asText().equals("CnnClassifier")) {
+            throw d.usage("retrain needs estimator.type CnnClassifier");
+        }
+        for (String f : List.of("initialModel", "frozenLayers")) {
+            if (d.field("estimator", f) != null) {
+                throw d.usage("estimator." + f + " is not for retrain, which warm-starts from its champion "
+                        + "(use --frozen-layers)");
+            }
+        }
+        d.checkFields("preprocessing", Set.of("imageSize", "channels", "normalize"));
+        TrainCommand t = SparkDl.parse(new TrainCommand(), List.of());
+        d.setParams("estimator", t.cnn, t.params, Set.of("type"), t);
+        d.preprocessing(t);
+        t.configure();
+        int[] shape = t.inputShape(NetworkSpec.parse(t.cnn.getArch()));
+        if (shape[0] > 0) {
+            t.cnn.setHeight(shape[0]).setWidth(shape[1]);
+        }
+        if (shape[2] > 0) {
+            t.cnn.setChannels(shape[2]);
+        }
+        ImageDecoder decoder = new ImageDecoder().setSize(shape[0], shape[1]).setChannels(shape[2])
+                .setHandleInvalid("skip");
+        List<PipelineStage> stages = new ArrayList<>(List.of(decoder));
+        if (t.normalize) {
+            stages.add(new ImageNormalizer().setChannels(shape[2]));
+        }
+        stages.add(t.cnn);
+        return new Pipeline().setStages(stages.toArray(new PipelineStage[0]));
+    }
+
     static PipelineDefinition read(String file) throws IOException {
         File f = new File(file);
         if (!f.isFile()) {
@@ -117,19 +162,7 @@ final class PipelineDefinition {
         t.metricsJson = t.metricsJson != null ? t.metricsJson : path(string("outputs", "metricsJson"));
         t.reportDir = t.reportDir != null ? t.reportDir : path(string("outputs", "reportDir"));
         t.master = t.master != null ? t.master : string("spark", "master");
-        t.imageSize = t.imageSize != null ? t.imageSize : string("preprocessing", "imageSize");
-        JsonNode normalize = field("preprocessing", "normalize");
-        if (normalize != null) {
-            if (!normalize.isBoolean()) {
-                throw usage("preprocessing.normalize must be true or false but was " + normalize);
-            }
-            t.normalize |= normalize.booleanValue();
-        }
-        JsonNode channels = field("preprocessing", "channels");
-        if (channels != null) {
-            ParamOptions.setFromJson(t.cnn, t.cnn.imageChannels().name(), channels,
-                    file + ": preprocessing.channels");
-        }
+        preprocessing(t);
         if (sections.containsKey("ensemble")) {
             setParams("ensemble", t.ensemble, t.params, Set.of(), null);
             t.ensembleFromDefinition = true;
@@ -148,6 +181,22 @@ final class PipelineDefinition {
             jobs.add(e);
         }
         return jobs;
+    }
+
+    /** preprocessing.imageSize, normalize and channels (the classifier's param) of a train command. */
+    private void preprocessing(TrainCommand t) {
+        t.imageSize = t.imageSize != null ? t.imageSize : string("preprocessing", "imageSize");
+        JsonNode normalize = field("preprocessing", "normalize");
+        if (normalize != null) {
+            if (!normalize.isBoolean()) {
+                throw usage("preprocessing.normalize must be true or false but was " + normalize);
+            }
+            t.normalize |= normalize.booleanValue();
+        }
+        JsonNode channels = field("preprocessing", "channels");
+        if (channels != null) {
+            ParamOptions.setFromJson(t.cnn, t.cnn.channels().name(), channels, file + ": preprocessing.channels");
+        }
     }
 
     private Job cluster(List<String> overrides) {

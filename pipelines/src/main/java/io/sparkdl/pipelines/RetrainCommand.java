@@ -9,9 +9,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code spark-dl retrain}: the nightly job of {@link Retrain}. The options are read here and handed to
- * {@code Retrain.run} as its argument list (which checks and defaults them), until the retraining logic is a
- * library stage whose params these options can map onto as train's do.
+ * {@code spark-dl retrain}: the nightly job ({@link Retrain}, over the library's Retrainer). The options are
+ * read here and handed to {@code Retrain.run} as its argument list, which checks and defaults them.
  */
 @Command(name = "retrain", description = "The nightly job: warm-start a challenger from the registry's champion "
         + "on the lake partitions newer than its watermark (plus a replayed share of older ones), evaluate both on "
@@ -45,6 +44,19 @@ final class RetrainCommand extends Job {
     String batchSize;
     @Option(names = "--learning-rate", paramLabel = "X", description = "Learning rate.")
     String learningRate;
+    @Option(names = "--arch", paramLabel = "NAME|FILE", description = "The template's network: a built-in name or "
+            + "a JSON file (default: lenet).")
+    String arch;
+    @Option(names = "--height", paramLabel = "H", description = "The template's input height (default: the arch's).")
+    String height;
+    @Option(names = "--width", paramLabel = "W", description = "The template's input width (default: the arch's).")
+    String width;
+    @Option(names = "--channels", paramLabel = "1|3", description = "The template's input channels (default: the "
+            + "arch's).")
+    String channels;
+    @Option(names = "--definition", paramLabel = "FILE", description = "Train what a pipeline definition's training "
+            + "half describes (decoder, normaliser, classifier) instead of --arch.")
+    String definition;
     @Option(names = "--resume", description = "Continue the registry's interrupted run (a plain re-run does too).")
     boolean resume;
     @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark.master, else local[*]).")
@@ -63,7 +75,12 @@ final class RetrainCommand extends Job {
         add(argv, "epochs", epochs);
         add(argv, "min-improvement", minImprovement);
         add(argv, "replay-fraction", replayFraction);
-        add(argv, "freeze-layers", frozenLayers);
+        add(argv, "frozen-layers", frozenLayers);
+        add(argv, "arch", arch);
+        add(argv, "height", height);
+        add(argv, "width", width);
+        add(argv, "channels", channels);
+        add(argv, "definition", definition);
         add(argv, "seed", seed);
         add(argv, "workers", numWorkers);
         add(argv, "batch-size", batchSize);

@@ -9,7 +9,6 @@ import io.sparkdl.image.ImageStruct;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.train.EpochStats;
 import io.sparkdl.train.ValidationSplit;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -93,7 +92,7 @@ final class TrainCommand extends Job {
                 .add(spec, cnn, "augmentation", new String[]{"--augment"})
                 .add(spec, cnn, "initialModel", "initialClasses")
                 .add(spec, cnn, "frozenLayers", new String[]{"--freeze-layers"})
-                .addAs(spec, cnn, "imageChannels", "channels", "the arch's, else the data's")
+                .add(spec, cnn, "height", "width", "channels")
                 .add(spec, cnn, "checkpointDir", "trainAccuracySample")
                 .addAs(spec, ensemble, "numMembers", "ensemble", "one CNN; given: an EnsembleClassifier of N CNNs "
                         + "configured by the options here, member i seeded seed + i")
@@ -124,30 +123,11 @@ final class TrainCommand extends Job {
     }
 
     /**
-     * The ensemble of {@code --ensemble N}: N copies of the configured classifier, member i seeded seed + i.
-     * Where EnsembleClassifier takes the classifier as its {@code estimator} param, every training option
-     * reaches every member; before that, only the params the ensemble has its own copies of do.
+     * The ensemble of {@code --ensemble N}: N copies of the configured classifier (its estimator), member i
+     * seeded with the classifier's seed + i, so every training option reaches every member.
      */
     EnsembleClassifier ensembleOfClassifier() {
-        if (ensemble.hasParam("estimator")) {
-            ensemble.set(ensemble.getParam("estimator"), cnn);
-            return ensemble;
-        }
-        ensemble.setArchs(cnn.getArch()).setEpochs(cnn.getEpochs()).setBatchSize(cnn.getBatchSize())
-                .setLearningRate(cnn.getLearningRate()).setUpdater(cnn.getUpdater())
-                .setNumWorkers(cnn.getNumWorkers()).setSeed(cnn.getSeed());
-        List<String> dropped = new ArrayList<>();
-        for (Param<?> p : params.givenParams(cnn)) {
-            if (!List.of("arch", "epochs", "batchSize", "learningRate", "updater", "numWorkers", "seed",
-                    "validationFraction").contains(p.name())) {
-                dropped.add("--" + ParamOptions.kebab(p.name()));
-            }
-        }
-        if (!dropped.isEmpty()) {
-            LOG.warn("--ensemble: this EnsembleClassifier passes only arch, epochs, batch size, learning rate, "
-                    + "updater, workers and seed to its members; not {}", dropped);
-        }
-        return ensemble;
+        return ensemble.setEstimator(cnn).setSeed(cnn.getSeed());
     }
 
     /** Sets the given params and checks them together, as the classifier does before fitting. */
@@ -158,8 +138,8 @@ final class TrainCommand extends Job {
         }
         if (imageSize != null) {
             int[] hw = Jobs.parseSize(imageSize);
-            ParamOptions.set(cnn, cnn.imageHeight(), hw[0], "--image-size");
-            ParamOptions.set(cnn, cnn.imageWidth(), hw[1], "--image-size");
+            ParamOptions.set(cnn, cnn.height(), hw[0], "--image-size");
+            ParamOptions.set(cnn, cnn.width(), hw[1], "--image-size");
         }
         NetworkSpec spec = NetworkSpec.parse(cnn.getArch());
         int[] in = inputShape(spec);
@@ -188,11 +168,11 @@ final class TrainCommand extends Job {
     }
 
     /** {height, width, channels} to decode at: the classifier's, else the arch's, else 0 (the data's). */
-    private int[] inputShape(NetworkSpec spec) {
+    int[] inputShape(NetworkSpec spec) {
         int[] d = spec.defaultInput();
-        int h = cnn.getImageHeight() > 0 ? cnn.getImageHeight() : d != null ? d[0] : 0;
-        int w = cnn.getImageWidth() > 0 ? cnn.getImageWidth() : d != null ? d[1] : 0;
-        int c = cnn.getImageChannels() > 0 ? cnn.getImageChannels() : d != null ? d[2] : 0;
+        int h = cnn.getHeight() > 0 ? cnn.getHeight() : d != null ? d[0] : 0;
+        int w = cnn.getWidth() > 0 ? cnn.getWidth() : d != null ? d[1] : 0;
+        int c = cnn.getChannels() > 0 ? cnn.getChannels() : d != null ? d[2] : 0;
         return new int[]{h, w, c};
     }
 

@@ -334,6 +334,38 @@ class RetrainTest {
                 e.getMessage());
     }
 
+    /** --definition: the training half of a pipeline definition is the template (decoder, normaliser, classifier). */
+    @Test
+    void aPipelineDefinitionChoosesTheTemplate() throws Exception {
+        Path lake = tmp.resolve("lake");
+        Path reg = tmp.resolve("registry");
+        Path hold = holdout(tmp);
+        partition(lake, "2026-11-20", FIRST, 0, 15);
+        Path def = tmp.resolve("small.json");
+        Files.writeString(def, """
+                {"name": "retrain-small", "source": {"data": "unused"},
+                 "preprocessing": {"imageSize": "24x24", "channels": 1, "normalize": true},
+                 "estimator": {"type": "CnnClassifier", "arch": "lenet", "epochs": 1, "batchSize": 16, "numWorkers": 2},
+                 "outputs": {"model": "unused"}}""");
+        CliArgs.UsageException both = org.junit.jupiter.api.Assertions.assertThrows(CliArgs.UsageException.class,
+                () -> SparkDl.run(args(lake, reg, hold, tmp.resolve("m.json"), "--definition", def.toString(),
+                        "--arch", "bncnn")));
+        assertTrue(both.getMessage().contains("--arch and --definition"), both.getMessage());
+        assertEquals(0, SparkDl.run(args(lake, reg, hold, tmp.resolve("m.json"), "--definition", def.toString(),
+                "--epochs", "1")));
+        String v = champion(reg);
+        Path stages = reg.resolve("versions").resolve(v).resolve("model/stages");
+        try (Stream<Path> s = Files.list(stages)) {
+            List<String> names = s.map(f -> f.getFileName().toString().replaceAll("^\\d+_", "").replaceAll("_.*", ""))
+                    .sorted().toList();
+            assertEquals(List.of("cnn", "imageNormalizer", "imgdec"), names);
+        }
+        JsonNode meta = JSON.readTree(reg.resolve("versions").resolve(v).resolve("metrics.json").toFile());
+        assertEquals("Pipeline", meta.get("template").asText());
+        JsonNode cnn = meta.get("params").get("classifier");
+        assertEquals(24, (cnn.has("height") ? cnn.get("height") : cnn.get("imageHeight")).asInt(), cnn.toString());
+    }
+
     /** An impossible partition date is refused before training and never becomes the watermark. */
     @Test
     void impossiblePartitionDatesAreRefusedBeforeTraining() throws Exception {

@@ -11,6 +11,12 @@ import io.sparkdl.image.ImageStruct;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.nn.LearningRateSchedule;
 import io.sparkdl.nn.NetworkSpec;
+import io.sparkdl.param.DeclaredParams;
+import io.sparkdl.param.HasChannels;
+import io.sparkdl.param.HasHeight;
+import io.sparkdl.param.HasSeed;
+import io.sparkdl.param.HasValidationFraction;
+import io.sparkdl.param.HasWidth;
 import io.sparkdl.param.SharedParams;
 import io.sparkdl.train.CheckpointStore;
 import io.sparkdl.train.ImageBlock;
@@ -66,20 +72,14 @@ import static org.apache.spark.sql.functions.col;
  * training blocks are built. Rows with a null image or label (undecodable files) are skipped and
  * counted in the log.
  */
-public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWritable {
+public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnClassifierParams<CnnClassifier>,
+        HasSeed<CnnClassifier>, HasHeight<CnnClassifier>, HasWidth<CnnClassifier>, HasChannels<CnnClassifier>,
+        HasValidationFraction<CnnClassifier>, MLWritable {
     private static final Logger LOG = LoggerFactory.getLogger(CnnClassifier.class);
 
     private final String uid;
-    private final Param<String> featuresCol;
-    private final Param<String> labelCol;
-    private final Param<String> predictionCol;
-    private final Param<String> probabilityCol;
-    private final Param<String> rawPredictionCol;
-    private final Param<String> predictedLabelCol;
+    private final DeclaredParams declared;
     private final Param<String> arch;
-    private final IntParam imageHeight;
-    private final IntParam imageWidth;
-    private final IntParam imageChannels;
     private final IntParam epochs;
     private final IntParam batchSize;
     private final Param<String> updater;
@@ -87,11 +87,9 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     private final DoubleParam learningRate;
     private final DoubleParam momentum;
     private final DoubleParam l2;
-    private final LongParam seed;
     private final IntParam numWorkers;
     private final IntParam averagingFrequency;
     private final DoubleParam blockMomentum;
-    private final DoubleParam validationFraction;
     private final IntParam trainAccuracySample;
     private final Param<String> validationIndicatorCol;
     private final Param<String> initialModel;
@@ -111,23 +109,15 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
 
     public CnnClassifier(String uid) {
         this.uid = uid;
-        featuresCol = SharedParams.column(this, "featuresCol", "Image struct column to learn from.");
-        labelCol = SharedParams.column(this, "labelCol", "Label column: class names (string) or indices (integer).");
-        predictionCol = SharedParams.column(this, "predictionCol", "Predicted class index column.");
-        probabilityCol = SharedParams.column(this, "probabilityCol", "Class probability vector column.");
-        rawPredictionCol = SharedParams.column(this, "rawPredictionCol", "Log-probability vector column.");
-        predictedLabelCol = SharedParams.column(this, "predictedLabelCol", "Predicted class name column.");
+        declared = CnnClassifierParams.declare(this);
+        HasSeed.declare(declared, "Random seed for weights, shuffling and the validation split.");
+        HasHeight.declare(declared, "Network input height; 0 takes it from the arch, else the data.");
+        HasWidth.declare(declared, "Network input width; 0 takes it from the arch, else the data.");
+        HasChannels.declare(declared, "Network input channels; 0 takes them from the arch, else the data.");
+        HasValidationFraction.declare(declared, "Share of the data held out to report validation accuracy each "
+                + "epoch (and for early stopping).");
         arch = new Param<>(this, "arch", "Network: a built-in name (" + String.join(", ", NetworkSpec.builtIns())
                 + ") or a JSON layer spec.", SharedParams.<String>validator(CnnClassifier::validArch));
-        imageHeight = new IntParam(this, "imageHeight", "Network input height, at most " + NetworkSpec.MAX_SIDE
-                + "; 0 takes it from the arch, else the data.",
-                SharedParams.<Object>validator(v -> (Integer) v >= 0 && (Integer) v <= NetworkSpec.MAX_SIDE));
-        imageWidth = new IntParam(this, "imageWidth", "Network input width, at most " + NetworkSpec.MAX_SIDE
-                + "; 0 takes it from the arch, else the data.",
-                SharedParams.<Object>validator(v -> (Integer) v >= 0 && (Integer) v <= NetworkSpec.MAX_SIDE));
-        imageChannels = new IntParam(this, "imageChannels",
-                "Network input channels (1 gray, 3 RGB); 0 takes it from the arch, else the data.",
-                SharedParams.<Object>validator(v -> (Integer) v == 0 || (Integer) v == 1 || (Integer) v == 3));
         epochs = new IntParam(this, "epochs", "Passes over the training data (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
         batchSize = new IntParam(this, "batchSize", "Minibatch size per worker (>= 1).",
@@ -141,7 +131,6 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                 SharedParams.<Object>validator(v -> (Double) v >= 0 && (Double) v < 1));
         l2 = new DoubleParam(this, "l2", "L2 regularisation coefficient (>= 0).",
                 SharedParams.<Object>validator(v -> (Double) v >= 0));
-        seed = new LongParam(this, "seed", "Random seed for weights, shuffling and the validation split.");
         numWorkers = new IntParam(this, "numWorkers",
                 "Data-parallel workers (partitions trained side by side); 0 uses the cluster's default parallelism.",
                 SharedParams.<Object>validator(v -> (Integer) v >= 0));
@@ -153,9 +142,6 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
                         + "in [0, 1); -1 picks 1 - 1/workers, which keeps per-epoch progress as workers are added; "
                         + "0 is plain parameter averaging.",
                 SharedParams.<Object>validator(v -> (Double) v == -1 || ((Double) v >= 0 && (Double) v < 1)));
-        validationFraction = new DoubleParam(this, "validationFraction",
-                "Fraction of the data held out to report validation accuracy each epoch, in [0, 1).",
-                SharedParams.<Object>validator(v -> (Double) v >= 0 && (Double) v < 1));
         trainAccuracySample = new IntParam(this, "trainAccuracySample",
                 "Training images used to measure train accuracy after each epoch (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
@@ -211,16 +197,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         setDefault(initialModel, "");
         setDefault(frozenLayers, 0);
         setDefault(checkpointDir, "");
-        setDefault(featuresCol, "image");
-        setDefault(labelCol, "label");
-        setDefault(predictionCol, "prediction");
-        setDefault(probabilityCol, "probability");
-        setDefault(rawPredictionCol, "rawPrediction");
-        setDefault(predictedLabelCol, "predictedLabel");
         setDefault(arch, "lenet");
-        setDefault(imageHeight, 0);
-        setDefault(imageWidth, 0);
-        setDefault(imageChannels, 0);
         setDefault(epochs, 3);
         setDefault(batchSize, 64);
         setDefault(updater, "adam");
@@ -228,11 +205,9 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         setDefault(learningRate, 1e-3);
         setDefault(momentum, 0.9);
         setDefault(l2, 0.0);
-        setDefault(seed, 42L);
         setDefault(numWorkers, 0);
         setDefault(averagingFrequency, 5);
         setDefault(blockMomentum, -1.0);
-        setDefault(validationFraction, 0.0);
         setDefault(trainAccuracySample, 10_000);
     }
 
@@ -250,16 +225,12 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         return uid;
     }
 
-    public Param<String> featuresCol() { return featuresCol; }
-    public Param<String> labelCol() { return labelCol; }
-    public Param<String> predictionCol() { return predictionCol; }
-    public Param<String> probabilityCol() { return probabilityCol; }
-    public Param<String> rawPredictionCol() { return rawPredictionCol; }
-    public Param<String> predictedLabelCol() { return predictedLabelCol; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
+
     public Param<String> arch() { return arch; }
-    public IntParam imageHeight() { return imageHeight; }
-    public IntParam imageWidth() { return imageWidth; }
-    public IntParam imageChannels() { return imageChannels; }
     public IntParam epochs() { return epochs; }
     public IntParam batchSize() { return batchSize; }
     public Param<String> updater() { return updater; }
@@ -267,20 +238,26 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public DoubleParam learningRate() { return learningRate; }
     public DoubleParam momentum() { return momentum; }
     public DoubleParam l2() { return l2; }
-    public LongParam seed() { return seed; }
     public IntParam numWorkers() { return numWorkers; }
     public IntParam averagingFrequency() { return averagingFrequency; }
     public DoubleParam blockMomentum() { return blockMomentum; }
-    public DoubleParam validationFraction() { return validationFraction; }
     public IntParam trainAccuracySample() { return trainAccuracySample; }
     public Param<String> validationIndicatorCol() { return validationIndicatorCol; }
 
-    public String getFeaturesCol() { return $(featuresCol); }
-    public String getLabelCol() { return $(labelCol); }
     public String getArch() { return $(arch); }
-    public int getImageHeight() { return (Integer) $(imageHeight); }
-    public int getImageWidth() { return (Integer) $(imageWidth); }
-    public int getImageChannels() { return (Integer) $(imageChannels); }
+
+    /** @deprecated renamed {@code height}, as in ImageDecoder; use {@link #getHeight()}. */
+    @Deprecated public int getImageHeight() { return getHeight(); }
+    /** @deprecated renamed {@code width}; use {@link #getWidth()}. */
+    @Deprecated public int getImageWidth() { return getWidth(); }
+    /** @deprecated renamed {@code channels}; use {@link #getChannels()}. */
+    @Deprecated public int getImageChannels() { return getChannels(); }
+    /** @deprecated renamed {@code height}; use {@link #setHeight(int)}. */
+    @Deprecated public CnnClassifier setImageHeight(int v) { return setHeight(v); }
+    /** @deprecated renamed {@code width}; use {@link #setWidth(int)}. */
+    @Deprecated public CnnClassifier setImageWidth(int v) { return setWidth(v); }
+    /** @deprecated renamed {@code channels}; use {@link #setChannels(int)}. */
+    @Deprecated public CnnClassifier setImageChannels(int v) { return setChannels(v); }
     public int getEpochs() { return (Integer) $(epochs); }
     public int getBatchSize() { return (Integer) $(batchSize); }
     public String getUpdater() { return $(updater); }
@@ -288,7 +265,6 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public double getLearningRate() { return (Double) $(learningRate); }
     public double getMomentum() { return (Double) $(momentum); }
     public double getL2() { return (Double) $(l2); }
-    public long getSeed() { return (Long) $(seed); }
     public int getNumWorkers() { return (Integer) $(numWorkers); }
     public int getAveragingFrequency() { return (Integer) $(averagingFrequency); }
     public String getInitialModel() { return $(initialModel); }
@@ -301,20 +277,10 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public CnnClassifier setFrozenLayers(int v) { set(frozenLayers, v); return this; }
     public CnnClassifier setCheckpointDir(String v) { set(checkpointDir, v); return this; }
     public double getBlockMomentum() { return (Double) $(blockMomentum); }
-    public double getValidationFraction() { return (Double) $(validationFraction); }
     public int getTrainAccuracySample() { return (Integer) $(trainAccuracySample); }
     public String getValidationIndicatorCol() { return $(validationIndicatorCol); }
 
-    public CnnClassifier setFeaturesCol(String v) { set(featuresCol, v); return this; }
-    public CnnClassifier setLabelCol(String v) { set(labelCol, v); return this; }
-    public CnnClassifier setPredictionCol(String v) { set(predictionCol, v); return this; }
-    public CnnClassifier setProbabilityCol(String v) { set(probabilityCol, v); return this; }
-    public CnnClassifier setRawPredictionCol(String v) { set(rawPredictionCol, v); return this; }
-    public CnnClassifier setPredictedLabelCol(String v) { set(predictedLabelCol, v); return this; }
     public CnnClassifier setArch(String v) { set(arch, v); return this; }
-    public CnnClassifier setImageHeight(int v) { set(imageHeight, v); return this; }
-    public CnnClassifier setImageWidth(int v) { set(imageWidth, v); return this; }
-    public CnnClassifier setImageChannels(int v) { set(imageChannels, v); return this; }
     public CnnClassifier setEpochs(int v) { set(epochs, v); return this; }
     public CnnClassifier setBatchSize(int v) { set(batchSize, v); return this; }
     public CnnClassifier setUpdater(String v) { set(updater, v); return this; }
@@ -322,11 +288,9 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     public CnnClassifier setLearningRate(double v) { set(learningRate, v); return this; }
     public CnnClassifier setMomentum(double v) { set(momentum, v); return this; }
     public CnnClassifier setL2(double v) { set(l2, v); return this; }
-    public CnnClassifier setSeed(long v) { set(seed, v); return this; }
     public CnnClassifier setNumWorkers(int v) { set(numWorkers, v); return this; }
     public CnnClassifier setAveragingFrequency(int v) { set(averagingFrequency, v); return this; }
     public CnnClassifier setBlockMomentum(double v) { set(blockMomentum, v); return this; }
-    public CnnClassifier setValidationFraction(double v) { set(validationFraction, v); return this; }
     public CnnClassifier setTrainAccuracySample(int v) { set(trainAccuracySample, v); return this; }
     public CnnClassifier setValidationIndicatorCol(String v) { set(validationIndicatorCol, v); return this; }
     public Param<String> initialClasses() { return initialClasses; }
@@ -347,11 +311,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
 
     @Override
     public StructType transformSchema(StructType schema) {
-        StructField f = SharedParams.requireColumn(schema, getFeaturesCol(), "Features");
-        if (!ImageStruct.isImageStruct(f.dataType())) {
-            throw new IllegalArgumentException("Column " + getFeaturesCol()
-                    + " must be of type image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
-        }
+        StructType out = validateAndTransformSchema(schema);
         StructField l = SharedParams.requireColumn(schema, getLabelCol(), "Label");
         DataType lt = l.dataType();
         if (!(lt instanceof StringType) && !(lt instanceof NumericType)) {
@@ -377,16 +337,15 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
             throw new IllegalArgumentException("CnnClassifier: earlyStoppingPatience = " + getEarlyStoppingPatience()
                     + " needs a validation set: set validationFraction or validationIndicatorCol");
         }
-        if ((getImageHeight() == 0) != (getImageWidth() == 0)) {
-            throw new IllegalArgumentException("CnnClassifier: imageHeight and imageWidth must both be set or both be 0, but were "
-                    + getImageHeight() + " and " + getImageWidth());
+        if ((getHeight() == 0) != (getWidth() == 0)) {
+            throw new IllegalArgumentException("CnnClassifier: height and width must both be set or both be 0, but were "
+                    + getHeight() + " and " + getWidth());
         }
-        if (getImageHeight() > 0 && getInitialModel().isEmpty()) {
+        if (getHeight() > 0 && getInitialModel().isEmpty()) {
             // before any data is read: a layer that does not fit the input is named now, not after decoding
-            NetworkSpec.parse(getArch()).checkInput(getImageHeight(), getImageWidth(),
-                    getImageChannels() > 0 ? getImageChannels() : 1);
+            NetworkSpec.parse(getArch()).checkInput(getHeight(), getWidth(), getChannels() > 0 ? getChannels() : 1);
         }
-        return CnnClassifierModel.outputSchema(schema, this);
+        return out;
     }
 
     @Override
@@ -598,9 +557,9 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
     /** {height, width, channels}: explicit params, then the arch's own, then the first image's. */
     private int[] inputShape(NetworkSpec spec, Dataset<Row> data) {
         int[] s = spec.defaultInput();
-        int h = getImageHeight() > 0 ? getImageHeight() : s != null ? s[0] : 0;
-        int w = getImageWidth() > 0 ? getImageWidth() : s != null ? s[1] : 0;
-        int c = getImageChannels() > 0 ? getImageChannels() : s != null ? s[2] : 0;
+        int h = getHeight() > 0 ? getHeight() : s != null ? s[0] : 0;
+        int w = getWidth() > 0 ? getWidth() : s != null ? s[1] : 0;
+        int c = getChannels() > 0 ? getChannels() : s != null ? s[2] : 0;
         if (h == 0 || c == 0) {
             List<Row> first = data.where(col(getFeaturesCol()).isNotNull()).select(col(getFeaturesCol()))
                     .limit(1).collectAsList();
@@ -694,9 +653,14 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements MLWr
         return SparkMLInternals.paramsWriter(this);
     }
 
+    /** Reads saved classifiers, also those of releases that named height, width and channels imageHeight, ... */
     public static MLReader<CnnClassifier> read() {
-        return SparkMLInternals.paramsReader();
+        return SparkMLInternals.paramsReader(CnnClassifier.class, RENAMED);
     }
+
+    /** Params renamed since earlier releases: old name to new. */
+    static final Map<String, String> RENAMED = Map.of("imageHeight", "height", "imageWidth", "width",
+            "imageChannels", "channels");
 
     public static CnnClassifier load(String path) {
         return read().load(path);

@@ -10,7 +10,8 @@ import io.sparkdl.image.Normalization;
 import io.sparkdl.io.HadoopFiles;
 import io.sparkdl.io.NetworkZip;
 import io.sparkdl.io.SparkMLInternals;
-import io.sparkdl.param.SharedParams;
+import io.sparkdl.param.DeclaredParams;
+import io.sparkdl.param.HasInferenceBatchSize;
 import io.sparkdl.train.EpochStats;
 import io.sparkdl.train.NetworkPool;
 import org.apache.hadoop.conf.Configuration;
@@ -18,12 +19,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Model;
-import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
-import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
-import org.apache.spark.ml.param.Params;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
@@ -32,8 +29,6 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -56,7 +51,8 @@ import java.util.UUID;
  * {@code stringOrderType=alphabetAsc} on the label column gives matching indices for
  * {@code MulticlassClassificationEvaluator}.
  */
-public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLWritable {
+public class CnnClassifierModel extends Model<CnnClassifierModel> implements CnnClassifierParams<CnnClassifierModel>,
+        HasInferenceBatchSize<CnnClassifierModel>, MLWritable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String uid;
@@ -67,13 +63,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
     private final Normalization normalization;
     private final String cacheKey = "model-" + UUID.randomUUID();
 
-    private final Param<String> featuresCol;
-    private final Param<String> labelCol;
-    private final Param<String> predictionCol;
-    private final Param<String> probabilityCol;
-    private final Param<String> rawPredictionCol;
-    private final Param<String> predictedLabelCol;
-    private final IntParam inferenceBatchSize;
+    private final DeclaredParams declared;
 
     /**
      * @param inputShape {height, width, channels} of the network input
@@ -99,21 +89,8 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
         this.network = network;
         this.inputShape = inputShape.clone();
         this.summary = summary;
-        featuresCol = SharedParams.column(this, "featuresCol", "Image struct column to classify.");
-        labelCol = SharedParams.column(this, "labelCol", "Label column (used by evaluation, not by transform).");
-        predictionCol = SharedParams.column(this, "predictionCol", "Predicted class index column.");
-        probabilityCol = SharedParams.column(this, "probabilityCol", "Class probability vector column.");
-        rawPredictionCol = SharedParams.column(this, "rawPredictionCol", "Log-probability vector column.");
-        predictedLabelCol = SharedParams.column(this, "predictedLabelCol", "Predicted class name column.");
-        inferenceBatchSize = new IntParam(this, "inferenceBatchSize", "Images per forward pass in transform (>= 1).",
-                SharedParams.<Object>validator(v -> (Integer) v >= 1));
-        setDefault(featuresCol, "image");
-        setDefault(labelCol, "label");
-        setDefault(predictionCol, "prediction");
-        setDefault(probabilityCol, "probability");
-        setDefault(rawPredictionCol, "rawPrediction");
-        setDefault(predictedLabelCol, "predictedLabel");
-        setDefault(inferenceBatchSize, 256);
+        declared = CnnClassifierParams.declare(this);
+        HasInferenceBatchSize.declare(declared, "Images per forward pass in transform");
     }
 
     @Override
@@ -121,29 +98,10 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
         return uid;
     }
 
-    public Param<String> featuresCol() { return featuresCol; }
-    public Param<String> labelCol() { return labelCol; }
-    public Param<String> predictionCol() { return predictionCol; }
-    public Param<String> probabilityCol() { return probabilityCol; }
-    public Param<String> rawPredictionCol() { return rawPredictionCol; }
-    public Param<String> predictedLabelCol() { return predictedLabelCol; }
-    public IntParam inferenceBatchSize() { return inferenceBatchSize; }
-
-    public String getFeaturesCol() { return $(featuresCol); }
-    public String getLabelCol() { return $(labelCol); }
-    public String getPredictionCol() { return $(predictionCol); }
-    public String getProbabilityCol() { return $(probabilityCol); }
-    public String getRawPredictionCol() { return $(rawPredictionCol); }
-    public String getPredictedLabelCol() { return $(predictedLabelCol); }
-    public int getInferenceBatchSize() { return (Integer) $(inferenceBatchSize); }
-
-    public CnnClassifierModel setFeaturesCol(String v) { set(featuresCol, v); return this; }
-    public CnnClassifierModel setLabelCol(String v) { set(labelCol, v); return this; }
-    public CnnClassifierModel setPredictionCol(String v) { set(predictionCol, v); return this; }
-    public CnnClassifierModel setProbabilityCol(String v) { set(probabilityCol, v); return this; }
-    public CnnClassifierModel setRawPredictionCol(String v) { set(rawPredictionCol, v); return this; }
-    public CnnClassifierModel setPredictedLabelCol(String v) { set(predictedLabelCol, v); return this; }
-    public CnnClassifierModel setInferenceBatchSize(int v) { set(inferenceBatchSize, v); return this; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
 
     /** Class names; index i is prediction i. */
     public String[] labels() {
@@ -194,31 +152,9 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements MLW
         return summary != null;
     }
 
-    static StructType outputSchema(StructType schema, Params stage) {
-        String fc = (String) stage.getOrDefault(stage.getParam("featuresCol"));
-        StructField f = SharedParams.requireColumn(schema, fc, "Features");
-        if (!ImageStruct.isImageStruct(f.dataType())) {
-            throw new IllegalArgumentException("Column " + fc
-                    + " must be of type image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
-        }
-        StructType out = schema;
-        String[][] cols = {{"rawPredictionCol", "vector"}, {"probabilityCol", "vector"},
-                {"predictionCol", "double"}, {"predictedLabelCol", "string"}};
-        for (String[] c : cols) {
-            String name = (String) stage.getOrDefault(stage.getParam(c[0]));
-            SharedParams.requireAbsent(out, name, "Output");
-            out = out.add(name, switch (c[1]) {
-                case "vector" -> SQLDataTypes.VectorType();
-                case "double" -> DataTypes.DoubleType;
-                default -> DataTypes.StringType;
-            }, true);
-        }
-        return out;
-    }
-
     @Override
     public StructType transformSchema(StructType schema) {
-        return outputSchema(schema, this);
+        return validateAndTransformSchema(schema);
     }
 
     @Override

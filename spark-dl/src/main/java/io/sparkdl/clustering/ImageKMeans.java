@@ -3,6 +3,8 @@ package io.sparkdl.clustering;
 import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.linalg.RowBlocks;
+import io.sparkdl.param.DeclaredParams;
+import io.sparkdl.param.HasSeed;
 import io.sparkdl.param.SharedParams;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -44,17 +46,15 @@ import java.util.Random;
  * proposals in proportion to the partitions' total weights. {@link #setInitialCenters} starts from given
  * centres instead (to compare with another implementation from the same start).
  */
-public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritable {
+public class ImageKMeans extends Estimator<ImageKMeansModel> implements ImageKMeansParams<ImageKMeans>,
+        HasSeed<ImageKMeans>, MLWritable {
     private static final Logger LOG = LoggerFactory.getLogger(ImageKMeans.class);
 
     private final String uid;
-    final Param<String> featuresCol;
-    final Param<String> predictionCol;
-    final Param<String> distanceCol;
+    private final DeclaredParams declared;
     final IntParam k;
     final IntParam maxIter;
     final DoubleParam tol;
-    final LongParam seed;
     private double[][] initialCenters;
 
     public ImageKMeans() {
@@ -63,22 +63,16 @@ public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritab
 
     public ImageKMeans(String uid) {
         this.uid = uid;
-        featuresCol = SharedParams.column(this, "featuresCol", "ML vector or image struct column to cluster.");
-        predictionCol = SharedParams.column(this, "predictionCol", "Cluster index column.");
-        distanceCol = SharedParams.column(this, "distanceCol", "Euclidean distance to the row's cluster centre.");
+        declared = ImageKMeansParams.declare(this);
+        HasSeed.declare(declared, "Seed of the k-means++ initialisation.");
         k = new IntParam(this, "k", "Number of clusters (>= 2).", SharedParams.<Object>validator(v -> (Integer) v >= 2));
         maxIter = new IntParam(this, "maxIter", "Maximum Lloyd iterations (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
         tol = new DoubleParam(this, "tol", "Stop when no centre moves more than this distance (>= 0).",
                 SharedParams.<Object>validator(v -> (Double) v >= 0));
-        seed = new LongParam(this, "seed", "Seed of the k-means++ initialisation.");
-        setDefault(featuresCol, "features");
-        setDefault(predictionCol, "cluster");
-        setDefault(distanceCol, "distance");
         setDefault(k, 10);
         setDefault(maxIter, 20);
         setDefault(tol, 1e-4);
-        setDefault(seed, 42L);
     }
 
     @Override
@@ -86,29 +80,22 @@ public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritab
         return uid;
     }
 
-    public Param<String> featuresCol() { return featuresCol; }
-    public Param<String> predictionCol() { return predictionCol; }
-    public Param<String> distanceCol() { return distanceCol; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
+
     public IntParam k() { return k; }
     public IntParam maxIter() { return maxIter; }
     public DoubleParam tol() { return tol; }
-    public LongParam seed() { return seed; }
 
-    public String getFeaturesCol() { return $(featuresCol); }
-    public String getPredictionCol() { return $(predictionCol); }
-    public String getDistanceCol() { return $(distanceCol); }
     public int getK() { return (Integer) $(k); }
     public int getMaxIter() { return (Integer) $(maxIter); }
     public double getTol() { return (Double) $(tol); }
-    public long getSeed() { return (Long) $(seed); }
 
-    public ImageKMeans setFeaturesCol(String v) { set(featuresCol, v); return this; }
-    public ImageKMeans setPredictionCol(String v) { set(predictionCol, v); return this; }
-    public ImageKMeans setDistanceCol(String v) { set(distanceCol, v); return this; }
     public ImageKMeans setK(int v) { set(k, v); return this; }
     public ImageKMeans setMaxIter(int v) { set(maxIter, v); return this; }
     public ImageKMeans setTol(double v) { set(tol, v); return this; }
-    public ImageKMeans setSeed(long v) { set(seed, v); return this; }
 
     /** Start from these centres (k rows of d values) instead of k-means++; not saved with the estimator. */
     public ImageKMeans setInitialCenters(double[][] centers) {
@@ -118,7 +105,7 @@ public class ImageKMeans extends Estimator<ImageKMeansModel> implements MLWritab
 
     @Override
     public StructType transformSchema(StructType schema) {
-        return ImageKMeansModel.outputSchema(schema, getFeaturesCol(), getPredictionCol(), getDistanceCol());
+        return validateAndTransformSchema(schema);
     }
 
     @Override

@@ -5,7 +5,7 @@ import io.sparkdl.io.HadoopFiles;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.linalg.BatchIterator;
 import io.sparkdl.linalg.RowBlocks;
-import io.sparkdl.param.SharedParams;
+import io.sparkdl.param.DeclaredParams;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Model;
@@ -33,16 +33,15 @@ import java.util.List;
  * their centres, i.e. inertia, for the final centres), the cluster sizes and the iterations run.
  * {@code transform} adds the cluster index and the Euclidean distance to that cluster's centre.
  */
-public class ImageKMeansModel extends Model<ImageKMeansModel> implements MLWritable {
+public class ImageKMeansModel extends Model<ImageKMeansModel> implements ImageKMeansParams<ImageKMeansModel>,
+        MLWritable {
     private final String uid;
     private final double[][] centers;
     private final double trainingCost;
     private final long[] clusterSizes;
     private final int iterations;
 
-    final Param<String> featuresCol;
-    final Param<String> predictionCol;
-    final Param<String> distanceCol;
+    private final DeclaredParams declared;
 
     ImageKMeansModel(String uid, double[][] centers, double trainingCost, long[] clusterSizes, int iterations) {
         this.uid = uid;
@@ -50,12 +49,7 @@ public class ImageKMeansModel extends Model<ImageKMeansModel> implements MLWrita
         this.trainingCost = trainingCost;
         this.clusterSizes = clusterSizes;
         this.iterations = iterations;
-        featuresCol = SharedParams.column(this, "featuresCol", "ML vector or image struct column to cluster.");
-        predictionCol = SharedParams.column(this, "predictionCol", "Cluster index column.");
-        distanceCol = SharedParams.column(this, "distanceCol", "Euclidean distance to the row's cluster centre.");
-        setDefault(featuresCol, "features");
-        setDefault(predictionCol, "cluster");
-        setDefault(distanceCol, "distance");
+        declared = ImageKMeansParams.declare(this);
     }
 
     @Override
@@ -63,16 +57,10 @@ public class ImageKMeansModel extends Model<ImageKMeansModel> implements MLWrita
         return uid;
     }
 
-    public Param<String> featuresCol() { return featuresCol; }
-    public Param<String> predictionCol() { return predictionCol; }
-    public Param<String> distanceCol() { return distanceCol; }
-
-    public String getFeaturesCol() { return $(featuresCol); }
-    public String getPredictionCol() { return $(predictionCol); }
-    public String getDistanceCol() { return $(distanceCol); }
-    public ImageKMeansModel setFeaturesCol(String v) { set(featuresCol, v); return this; }
-    public ImageKMeansModel setPredictionCol(String v) { set(predictionCol, v); return this; }
-    public ImageKMeansModel setDistanceCol(String v) { set(distanceCol, v); return this; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
 
     public int k() {
         return centers.length;
@@ -99,16 +87,9 @@ public class ImageKMeansModel extends Model<ImageKMeansModel> implements MLWrita
         return iterations;
     }
 
-    static StructType outputSchema(StructType schema, String features, String prediction, String distance) {
-        RowBlocks.requireVectorOrImage(schema, features, "Features");
-        SharedParams.requireAbsent(schema, prediction, "Prediction");
-        SharedParams.requireAbsent(schema, distance, "Distance");
-        return schema.add(prediction, DataTypes.IntegerType, true).add(distance, DataTypes.DoubleType, true);
-    }
-
     @Override
     public StructType transformSchema(StructType schema) {
-        return outputSchema(schema, getFeaturesCol(), getPredictionCol(), getDistanceCol());
+        return validateAndTransformSchema(schema);
     }
 
     @Override

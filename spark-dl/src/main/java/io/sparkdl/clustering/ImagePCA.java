@@ -4,6 +4,8 @@ import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.linalg.DenseLinAlg;
 import io.sparkdl.linalg.RowBlocks;
+import io.sparkdl.param.DeclaredParams;
+import io.sparkdl.param.HasSeed;
 import io.sparkdl.param.SharedParams;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -39,16 +41,13 @@ import java.io.Serializable;
  * and their variances; it reuses the last pass's product. Passes: one for the mean (which also packs the
  * rows into cached float blocks), then {@code powerIterations}.
  */
-public class ImagePCA extends Estimator<ImagePCAModel> implements MLWritable {
+public class ImagePCA extends Estimator<ImagePCAModel> implements ImagePCAParams<ImagePCA>, HasSeed<ImagePCA>,
+        MLWritable {
     private static final Logger LOG = LoggerFactory.getLogger(ImagePCA.class);
 
     private final String uid;
-    final Param<String> inputCol;
-    final Param<String> outputCol;
+    private final DeclaredParams declared;
     final IntParam k;
-    final BooleanParam centering;
-    final BooleanParam whitening;
-    final LongParam seed;
     final IntParam oversampling;
     final IntParam powerIterations;
 
@@ -58,24 +57,16 @@ public class ImagePCA extends Estimator<ImagePCAModel> implements MLWritable {
 
     public ImagePCA(String uid) {
         this.uid = uid;
-        inputCol = SharedParams.column(this, "inputCol", "ML vector or image struct column.");
-        outputCol = SharedParams.column(this, "outputCol", "Projection (k principal-component scores) column.");
+        declared = ImagePCAParams.declare(this);
+        HasSeed.declare(declared, "Seed of the random starting basis.");
         k = new IntParam(this, "k", "Number of principal components (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
-        centering = new BooleanParam(this, "centering", "Subtract the mean before projecting (standard PCA).");
-        whitening = new BooleanParam(this, "whitening", "Scale each score to unit variance.");
-        seed = new LongParam(this, "seed", "Seed of the random starting basis.");
         oversampling = new IntParam(this, "oversampling", "Extra basis vectors beyond k (>= 0); more is more exact.",
                 SharedParams.<Object>validator(v -> (Integer) v >= 0));
         powerIterations = new IntParam(this, "powerIterations",
                 "Data passes after the mean (>= 1): the last gives the Rayleigh-Ritz step; more is more exact.",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
-        setDefault(inputCol, "features");
-        setDefault(outputCol, "pca");
         setDefault(k, 50);
-        setDefault(centering, true);
-        setDefault(whitening, false);
-        setDefault(seed, 42L);
         setDefault(oversampling, 20);
         setDefault(powerIterations, 4);
     }
@@ -85,36 +76,27 @@ public class ImagePCA extends Estimator<ImagePCAModel> implements MLWritable {
         return uid;
     }
 
-    public Param<String> inputCol() { return inputCol; }
-    public Param<String> outputCol() { return outputCol; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
+
     public IntParam k() { return k; }
-    public BooleanParam centering() { return centering; }
-    public BooleanParam whitening() { return whitening; }
-    public LongParam seed() { return seed; }
     public IntParam oversampling() { return oversampling; }
     public IntParam powerIterations() { return powerIterations; }
 
-    public String getInputCol() { return $(inputCol); }
-    public String getOutputCol() { return $(outputCol); }
     public int getK() { return (Integer) $(k); }
-    public boolean getCentering() { return (Boolean) $(centering); }
-    public boolean getWhitening() { return (Boolean) $(whitening); }
-    public long getSeed() { return (Long) $(seed); }
     public int getOversampling() { return (Integer) $(oversampling); }
     public int getPowerIterations() { return (Integer) $(powerIterations); }
 
-    public ImagePCA setInputCol(String v) { set(inputCol, v); return this; }
-    public ImagePCA setOutputCol(String v) { set(outputCol, v); return this; }
     public ImagePCA setK(int v) { set(k, v); return this; }
-    public ImagePCA setCentering(boolean v) { set(centering, v); return this; }
-    public ImagePCA setWhitening(boolean v) { set(whitening, v); return this; }
-    public ImagePCA setSeed(long v) { set(seed, v); return this; }
+    public ImagePCA setCentering(boolean v) { set(centering(), v); return this; }
     public ImagePCA setOversampling(int v) { set(oversampling, v); return this; }
     public ImagePCA setPowerIterations(int v) { set(powerIterations, v); return this; }
 
     @Override
     public StructType transformSchema(StructType schema) {
-        return ImagePCAModel.outputSchema(schema, getInputCol(), getOutputCol());
+        return validateAndTransformSchema(schema);
     }
 
     @Override

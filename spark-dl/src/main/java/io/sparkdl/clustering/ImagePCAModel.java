@@ -5,6 +5,7 @@ import io.sparkdl.io.HadoopFiles;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.linalg.BatchIterator;
 import io.sparkdl.linalg.RowBlocks;
+import io.sparkdl.param.DeclaredParams;
 import io.sparkdl.param.SharedParams;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -41,7 +42,7 @@ import java.util.List;
  * back to the input space (reconstructions, which {@code HtmlReport.toPng} can show as pictures when the
  * input was an image).
  */
-public class ImagePCAModel extends Model<ImagePCAModel> implements MLWritable {
+public class ImagePCAModel extends Model<ImagePCAModel> implements ImagePCAParams<ImagePCAModel>, MLWritable {
     private final String uid;
     private final double[] mean;
     private final double[][] components;
@@ -49,11 +50,8 @@ public class ImagePCAModel extends Model<ImagePCAModel> implements MLWritable {
     private final double[] ratio;
     private final long numRows;
 
-    final Param<String> inputCol;
-    final Param<String> outputCol;
-    final BooleanParam centering;
-    final BooleanParam whitening;
-    final Param<String> reconstructionCol;
+    private final DeclaredParams declared;
+    private final Param<String> reconstructionCol;
 
     ImagePCAModel(String uid, double[] mean, double[][] components, double[] variance, double[] ratio, long numRows) {
         this.uid = uid;
@@ -62,16 +60,8 @@ public class ImagePCAModel extends Model<ImagePCAModel> implements MLWritable {
         this.variance = variance;
         this.ratio = ratio;
         this.numRows = numRows;
-        inputCol = SharedParams.column(this, "inputCol", "ML vector or image struct column.");
-        outputCol = SharedParams.column(this, "outputCol", "Projection (k principal-component scores) column.");
-        centering = new BooleanParam(this, "centering", "Subtract the mean before projecting (standard PCA).");
-        whitening = new BooleanParam(this, "whitening", "Scale each score to unit variance.");
-        reconstructionCol = SharedParams.column(this, "reconstructionCol", "Output column of inverseTransform.");
-        setDefault(inputCol, "features");
-        setDefault(outputCol, "pca");
-        setDefault(centering, true);
-        setDefault(whitening, false);
-        setDefault(reconstructionCol, "reconstruction");
+        declared = ImagePCAParams.declare(this);
+        reconstructionCol = declared.column("reconstructionCol", "Output column of inverseTransform.", "reconstruction");
     }
 
     @Override
@@ -79,20 +69,14 @@ public class ImagePCAModel extends Model<ImagePCAModel> implements MLWritable {
         return uid;
     }
 
-    public Param<String> inputCol() { return inputCol; }
-    public Param<String> outputCol() { return outputCol; }
-    public BooleanParam centering() { return centering; }
-    public BooleanParam whitening() { return whitening; }
-    public Param<String> reconstructionCol() { return reconstructionCol; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
 
-    public String getInputCol() { return $(inputCol); }
-    public String getOutputCol() { return $(outputCol); }
-    public String getReconstructionCol() { return $(reconstructionCol); }
-    public boolean getWhitening() { return (Boolean) $(whitening); }
-    public ImagePCAModel setInputCol(String v) { set(inputCol, v); return this; }
-    public ImagePCAModel setOutputCol(String v) { set(outputCol, v); return this; }
-    public ImagePCAModel setReconstructionCol(String v) { set(reconstructionCol, v); return this; }
-    public ImagePCAModel setWhitening(boolean v) { set(whitening, v); return this; }
+    public Param<String> reconstructionCol() { return reconstructionCol; }
+    public String getReconstructionCol() { return $(reconstructionCol()); }
+    public ImagePCAModel setReconstructionCol(String v) { set(reconstructionCol(), v); return this; }
 
     /** Number of components. */
     public int k() {
@@ -130,15 +114,9 @@ public class ImagePCAModel extends Model<ImagePCAModel> implements MLWritable {
         return numRows;
     }
 
-    static StructType outputSchema(StructType schema, String in, String out) {
-        RowBlocks.requireVectorOrImage(schema, in, "Input");
-        SharedParams.requireAbsent(schema, out, "Output");
-        return schema.add(out, SQLDataTypes.VectorType(), true);
-    }
-
     @Override
     public StructType transformSchema(StructType schema) {
-        return outputSchema(schema, getInputCol(), getOutputCol());
+        return validateAndTransformSchema(schema);
     }
 
     @Override

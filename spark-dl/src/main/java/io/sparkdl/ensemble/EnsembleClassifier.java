@@ -2,13 +2,23 @@ package io.sparkdl.ensemble;
 
 import io.sparkdl.classification.CnnClassifier;
 import io.sparkdl.classification.CnnClassifierModel;
+import io.sparkdl.image.ImageAugmenter;
+import io.sparkdl.image.ImageNormalizer;
+import io.sparkdl.image.ImageNormalizerModel;
+import io.sparkdl.io.HadoopFiles;
 import io.sparkdl.io.SparkMLInternals;
+import io.sparkdl.param.DeclaredParams;
+import io.sparkdl.param.HasLabelCol;
+import io.sparkdl.param.HasSeed;
+import io.sparkdl.param.HasValidationFraction;
 import io.sparkdl.param.SharedParams;
 import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.BooleanParam;
-import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.StringArrayParam;
@@ -18,39 +28,46 @@ import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
 /**
- * Trains {@code numMembers} CnnClassifiers that differ by seed (and optionally by architecture, cycling
- * through {@code archs}, and by bootstrap sample) and combines them: {@code mean} averages their
- * probabilities, {@code vote} takes the majority prediction, {@code weighted} averages with weights fitted
- * on a validation split (the weights that minimise the validation log-loss of the mixture). Every member's
- * validation accuracy is measured and kept in the model. {@link EnsembleClassifierModel#of} wraps models
- * already trained instead.
+ * Trains {@code numMembers} copies of a base {@code estimator} that differ by seed (member i: {@code seed + i};
+ * optionally by architecture, cycling through {@code archs}, and by bootstrap sample) and combines them:
+ * {@code mean} averages their probabilities, {@code vote} takes the majority prediction, {@code weighted} averages
+ * with weights fitted on a validation split (the weights that minimise the validation log-loss of the mixture).
+ *
+ * <p>The base estimator is a {@link CnnClassifier}, or a {@link Pipeline} of {@link ImageNormalizer} /
+ * {@link ImageAugmenter} stages ending in one (fitted afresh per member); as MLlib's {@code OneVsRest} copies
+ * its {@code classifier}, every member is a copy of it with only {@code seed} (and {@code arch} when
+ * {@code archs} is set, and the ensemble's {@code featuresCol}/{@code labelCol}) replaced, so every training
+ * option of the base applies to every member. Every member's validation accuracy is measured and kept in the
+ * model. {@link EnsembleClassifierModel#of} wraps models already trained instead.
  */
-public class EnsembleClassifier extends Estimator<EnsembleClassifierModel> implements MLWritable {
+public class EnsembleClassifier extends Estimator<EnsembleClassifierModel> implements
+        EnsembleClassifierParams<EnsembleClassifier>, HasLabelCol<EnsembleClassifier>, HasSeed<EnsembleClassifier>,
+        HasValidationFraction<EnsembleClassifier>, MLWritable {
     private static final Logger LOG = LoggerFactory.getLogger(EnsembleClassifier.class);
+    /** Params of releases before the base estimator, now the base CnnClassifier's: read into it on load. */
+    private static final Set<String> BASE_PARAMS_OF_OLD_RELEASES =
+            Set.of("epochs", "batchSize", "updater", "learningRate", "numWorkers");
 
     private final String uid;
-    final IntParam numMembers;
-    final StringArrayParam archs;
-    final BooleanParam bootstrap;
-    final Param<String> combination;
-    final DoubleParam validationFraction;
-    final LongParam seed;
-    final IntParam epochs;
-    final IntParam batchSize;
-    final Param<String> updater;
-    final DoubleParam learningRate;
-    final IntParam numWorkers;
-    final Param<String> featuresCol;
-    final Param<String> labelCol;
-    final Param<String> probabilityCol;
-    final Param<String> predictionCol;
-    final Param<String> predictedLabelCol;
+    private final DeclaredParams declared;
+    private final Param<PipelineStage> estimator;
+    private final IntParam numMembers;
+    private final StringArrayParam archs;
+    private final BooleanParam bootstrap;
 
     public EnsembleClassifier() {
         this(Identifiable$.MODULE$.randomUID("ensemble"));
@@ -58,47 +75,48 @@ public class EnsembleClassifier extends Estimator<EnsembleClassifierModel> imple
 
     public EnsembleClassifier(String uid) {
         this.uid = uid;
-        numMembers = new IntParam(this, "numMembers", "Number of CNNs (>= 1).",
+        declared = EnsembleClassifierParams.declare(this);
+        HasLabelCol.declare(declared, "Label column (names or indices).", "label");
+        HasSeed.declare(declared, "Base seed: member i trains with seed + i; also seeds the validation split and the "
+                + "bootstrap samples.");
+        HasValidationFraction.declare(declared, "Share of the data held out to measure the members and fit the "
+                + "weights (combination weighted needs > 0).");
+        estimator = new Param<>(this, "estimator", "The estimator every member is a copy of: a CnnClassifier, or a "
+                + "Pipeline of ImageNormalizer/ImageAugmenter stages ending in one. Unset: a CnnClassifier with its "
+                + "defaults.", SharedParams.<PipelineStage>validator(s -> baseProblem(s) == null));
+        numMembers = new IntParam(this, "numMembers", "Number of members (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
-        archs = new StringArrayParam(this, "archs",
-                "Member architectures (built-in names or JSON specs), used in turn (>= 1).",
-                SharedParams.<String[]>validator(v -> v.length >= 1));
+        archs = new StringArrayParam(this, "archs", "Member architectures (built-in names or JSON specs), used in "
+                + "turn instead of the base's arch; empty: every member has the base's arch.");
         bootstrap = new BooleanParam(this, "bootstrap", "Train each member on a bootstrap sample of the data.");
-        combination = SharedParams.choice(this, "combination", "How members are combined.", "mean", "vote", "weighted");
-        validationFraction = new DoubleParam(this, "validationFraction",
-                "Share of the data held out to measure members and fit weights, in [0, 1); weighted needs > 0.",
-                SharedParams.<Object>validator(v -> (Double) v >= 0 && (Double) v < 1));
-        seed = new LongParam(this, "seed", "Base seed; member i uses seed + i.");
-        epochs = new IntParam(this, "epochs", "Epochs per member (>= 1).",
-                SharedParams.<Object>validator(v -> (Integer) v >= 1));
-        batchSize = new IntParam(this, "batchSize", "Minibatch size per worker (>= 1).",
-                SharedParams.<Object>validator(v -> (Integer) v >= 1));
-        updater = SharedParams.choice(this, "updater", "Optimiser.", "sgd", "momentum", "nesterov", "adam");
-        learningRate = new DoubleParam(this, "learningRate", "Learning rate (> 0).",
-                SharedParams.<Object>validator(v -> (Double) v > 0));
-        numWorkers = new IntParam(this, "numWorkers", "Data-parallel workers per member; 0 = default parallelism.",
-                SharedParams.<Object>validator(v -> (Integer) v >= 0));
-        featuresCol = SharedParams.column(this, "featuresCol", "Image struct column.");
-        labelCol = SharedParams.column(this, "labelCol", "Label column (names or indices).");
-        probabilityCol = SharedParams.column(this, "probabilityCol", "Combined probability vector column.");
-        predictionCol = SharedParams.column(this, "predictionCol", "Combined class index column.");
-        predictedLabelCol = SharedParams.column(this, "predictedLabelCol", "Combined class name column.");
         setDefault(numMembers, 5);
-        setDefault(archs, new String[]{"lenet"});
+        setDefault(archs, new String[0]);
         setDefault(bootstrap, false);
-        setDefault(combination, "mean");
-        setDefault(validationFraction, 0.1);
-        setDefault(seed, 42L);
-        setDefault(epochs, 3);
-        setDefault(batchSize, 64);
-        setDefault(updater, "adam");
-        setDefault(learningRate, 1e-3);
-        setDefault(numWorkers, 0);
-        setDefault(featuresCol, "image");
-        setDefault(labelCol, "label");
-        setDefault(probabilityCol, "probability");
-        setDefault(predictionCol, "prediction");
-        setDefault(predictedLabelCol, "predictedLabel");
+    }
+
+    /** Why {@code s} cannot be a base estimator, or null when it can. */
+    static String baseProblem(PipelineStage s) {
+        if (s instanceof CnnClassifier) {
+            return null;
+        }
+        if (!(s instanceof Pipeline p)) {
+            return "estimator must be a CnnClassifier or a Pipeline ending in one, but was "
+                    + (s == null ? "null" : s.getClass().getName());
+        }
+        PipelineStage[] stages = p.getStages();
+        if (stages.length == 0 || !(stages[stages.length - 1] instanceof CnnClassifier)) {
+            return "estimator: the Pipeline must end in a CnnClassifier";
+        }
+        for (int i = 0; i < stages.length - 1; i++) {
+            // these only annotate the image column, which the CnnClassifierModel then carries (so a member can be
+            // its last stage alone)
+            if (!(stages[i] instanceof ImageNormalizer || stages[i] instanceof ImageNormalizerModel
+                    || stages[i] instanceof ImageAugmenter)) {
+                return "estimator: stage " + (i + 1) + " of the Pipeline is a " + stages[i].getClass().getSimpleName()
+                        + "; before the CnnClassifier only ImageNormalizer and ImageAugmenter stages may stand";
+            }
+        }
+        return null;
     }
 
     @Override
@@ -106,53 +124,70 @@ public class EnsembleClassifier extends Estimator<EnsembleClassifierModel> imple
         return uid;
     }
 
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
+
+    public Param<PipelineStage> estimator() { return estimator; }
     public IntParam numMembers() { return numMembers; }
     public StringArrayParam archs() { return archs; }
     public BooleanParam bootstrap() { return bootstrap; }
-    public Param<String> combination() { return combination; }
-    public DoubleParam validationFraction() { return validationFraction; }
-    public LongParam seed() { return seed; }
-    public IntParam epochs() { return epochs; }
-    public IntParam batchSize() { return batchSize; }
-    public Param<String> updater() { return updater; }
-    public DoubleParam learningRate() { return learningRate; }
-    public IntParam numWorkers() { return numWorkers; }
-    public Param<String> featuresCol() { return featuresCol; }
-    public Param<String> labelCol() { return labelCol; }
-    public Param<String> probabilityCol() { return probabilityCol; }
-    public Param<String> predictionCol() { return predictionCol; }
-    public Param<String> predictedLabelCol() { return predictedLabelCol; }
 
+    /** The base estimator; unset: a new CnnClassifier with its defaults. */
+    public PipelineStage getEstimator() { return isDefined(estimator) ? $(estimator) : new CnnClassifier(); }
     public int getNumMembers() { return (Integer) $(numMembers); }
     public String[] getArchs() { return $(archs); }
     public boolean getBootstrap() { return (Boolean) $(bootstrap); }
-    public String getCombination() { return $(combination); }
-    public double getValidationFraction() { return (Double) $(validationFraction); }
-    public long getSeed() { return (Long) $(seed); }
-    public int getEpochs() { return (Integer) $(epochs); }
-    public int getBatchSize() { return (Integer) $(batchSize); }
-    public String getUpdater() { return $(updater); }
-    public double getLearningRate() { return (Double) $(learningRate); }
-    public int getNumWorkers() { return (Integer) $(numWorkers); }
-    public String getFeaturesCol() { return $(featuresCol); }
-    public String getLabelCol() { return $(labelCol); }
 
+    /** Sets the base estimator (a CnnClassifier or a Pipeline ending in one); fails naming what is wrong. */
+    public EnsembleClassifier setEstimator(PipelineStage v) {
+        String problem = baseProblem(v);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+        set(estimator, v);
+        return this;
+    }
     public EnsembleClassifier setNumMembers(int v) { set(numMembers, v); return this; }
     public EnsembleClassifier setArchs(String... v) { set(archs, v); return this; }
     public EnsembleClassifier setBootstrap(boolean v) { set(bootstrap, v); return this; }
-    public EnsembleClassifier setCombination(String v) { set(combination, v); return this; }
-    public EnsembleClassifier setValidationFraction(double v) { set(validationFraction, v); return this; }
-    public EnsembleClassifier setSeed(long v) { set(seed, v); return this; }
-    public EnsembleClassifier setEpochs(int v) { set(epochs, v); return this; }
-    public EnsembleClassifier setBatchSize(int v) { set(batchSize, v); return this; }
-    public EnsembleClassifier setUpdater(String v) { set(updater, v); return this; }
-    public EnsembleClassifier setLearningRate(double v) { set(learningRate, v); return this; }
-    public EnsembleClassifier setNumWorkers(int v) { set(numWorkers, v); return this; }
-    public EnsembleClassifier setFeaturesCol(String v) { set(featuresCol, v); return this; }
-    public EnsembleClassifier setLabelCol(String v) { set(labelCol, v); return this; }
-    public EnsembleClassifier setProbabilityCol(String v) { set(probabilityCol, v); return this; }
-    public EnsembleClassifier setPredictionCol(String v) { set(predictionCol, v); return this; }
-    public EnsembleClassifier setPredictedLabelCol(String v) { set(predictedLabelCol, v); return this; }
+
+    /** @deprecated set it on the base estimator ({@link #setEstimator}); this sets it on a copy of the base. */
+    @Deprecated public EnsembleClassifier setEpochs(int v) { return withBase(c -> c.setEpochs(v)); }
+    /** @deprecated set it on the base estimator ({@link #setEstimator}); this sets it on a copy of the base. */
+    @Deprecated public EnsembleClassifier setBatchSize(int v) { return withBase(c -> c.setBatchSize(v)); }
+    /** @deprecated set it on the base estimator ({@link #setEstimator}); this sets it on a copy of the base. */
+    @Deprecated public EnsembleClassifier setUpdater(String v) { return withBase(c -> c.setUpdater(v)); }
+    /** @deprecated set it on the base estimator ({@link #setEstimator}); this sets it on a copy of the base. */
+    @Deprecated public EnsembleClassifier setLearningRate(double v) { return withBase(c -> c.setLearningRate(v)); }
+    /** @deprecated set it on the base estimator ({@link #setEstimator}); this sets it on a copy of the base. */
+    @Deprecated public EnsembleClassifier setNumWorkers(int v) { return withBase(c -> c.setNumWorkers(v)); }
+
+    private EnsembleClassifier withBase(Consumer<CnnClassifier> change) {
+        PipelineStage base = getEstimator().copy(ParamMap.empty());
+        change.accept(classifierOf(base));
+        return setEstimator(base);
+    }
+
+    /** The CnnClassifier of a base estimator: itself, or a Pipeline's last stage. */
+    static CnnClassifier classifierOf(PipelineStage base) {
+        if (base instanceof Pipeline p) {
+            return (CnnClassifier) p.getStages()[p.getStages().length - 1];
+        }
+        return (CnnClassifier) base;
+    }
+
+    /** Member {@code i}'s estimator: a copy of the base with the member's seed (and arch, when archs is set). */
+    public PipelineStage memberEstimator(int i) {
+        PipelineStage member = getEstimator().copy(ParamMap.empty());
+        CnnClassifier cnn = classifierOf(member);
+        cnn.setSeed(getSeed() + i).setFeaturesCol(getFeaturesCol()).setLabelCol(getLabelCol());
+        if (getArchs().length > 0) {
+            cnn.setArch(getArchs()[i % getArchs().length]);
+        }
+        return member;
+    }
 
     @Override
     public StructType transformSchema(StructType schema) {
@@ -161,7 +196,9 @@ public class EnsembleClassifier extends Estimator<EnsembleClassifierModel> imple
             throw new IllegalArgumentException("combination weighted fits weights on a validation split: set "
                     + "validationFraction > 0");
         }
-        return EnsembleClassifierModel.outputSchema(schema, this);
+        // the members' own checks (columns, early stopping needs a validation set, ...) before any training
+        memberEstimator(0).transformSchema(schema);
+        return validateAndTransformSchema(schema);
     }
 
     @Override
@@ -180,18 +217,14 @@ public class EnsembleClassifier extends Estimator<EnsembleClassifierModel> imple
             int k = getNumMembers();
             CnnClassifierModel[] members = new CnnClassifierModel[k];
             for (int i = 0; i < k; i++) {
-                String arch = getArchs()[i % getArchs().length];
-                CnnClassifier cnn = new CnnClassifier().setArch(arch).setSeed(getSeed() + i).setEpochs(getEpochs())
-                        .setBatchSize(getBatchSize()).setUpdater(getUpdater()).setLearningRate(getLearningRate())
-                        .setNumWorkers(getNumWorkers()).setFeaturesCol(getFeaturesCol()).setLabelCol(getLabelCol());
                 Dataset<Row> data = getBootstrap() ? train.sample(true, 1.0, getSeed() + 7919L * (i + 1)) : train;
                 LOG.info("EnsembleClassifier {}: training member {}/{} (seed {}{})", uid, i + 1, k, getSeed() + i,
                         getBootstrap() ? ", bootstrap sample" : "");
-                members[i] = cnn.fit(data);
-                if (i > 0 && !java.util.Arrays.equals(members[i].labels(), members[0].labels())) {
+                members[i] = fitMember(memberEstimator(i), data);
+                if (i > 0 && !Arrays.equals(members[i].labels(), members[0].labels())) {
                     throw new IllegalStateException("member " + (i + 1) + " saw classes "
-                            + java.util.Arrays.toString(members[i].labels()) + " but member 1 saw "
-                            + java.util.Arrays.toString(members[0].labels())
+                            + Arrays.toString(members[i].labels()) + " but member 1 saw "
+                            + Arrays.toString(members[0].labels())
                             + " (a bootstrap sample missed a rare class; use more data or bootstrap=false)");
                 }
             }
@@ -206,18 +239,68 @@ public class EnsembleClassifier extends Estimator<EnsembleClassifierModel> imple
         }
     }
 
+    /** Fits one member; of a Pipeline, the CnnClassifierModel (which carries the normalisation it was fitted on). */
+    private static CnnClassifierModel fitMember(PipelineStage member, Dataset<Row> data) {
+        if (member instanceof Pipeline p) {
+            Transformer[] stages = ((PipelineModel) p.fit(data)).stages();
+            return (CnnClassifierModel) stages[stages.length - 1];
+        }
+        return ((CnnClassifier) member).fit(data);
+    }
+
     @Override
     public EnsembleClassifier copy(ParamMap extra) {
-        return (EnsembleClassifier) defaultCopy(extra);
+        EnsembleClassifier c = (EnsembleClassifier) defaultCopy(extra);
+        if (c.isSet(c.estimator)) {
+            c.set(c.estimator, c.$(c.estimator).copy(extra));
+        }
+        return c;
     }
+
+    // ---- persistence: metadata/ (params but the estimator) and estimator/ (the base, a stage of its own)
 
     @Override
     public MLWriter write() {
-        return SparkMLInternals.paramsWriter(this);
+        return new MLWriter() {
+            @Override
+            public void saveImpl(String path) {
+                SparkSession spark = sparkSession();
+                EnsembleClassifier params = (EnsembleClassifier) defaultCopy(ParamMap.empty());
+                params.clear(params.estimator);
+                SparkMLInternals.saveMetadata(params, path, spark.sparkContext());
+                if (isSet(estimator)) {
+                    try {
+                        ((MLWritable) $(estimator)).write().save(path + "/estimator");
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("Cannot save the base estimator to " + path + "/estimator", e);
+                    }
+                }
+            }
+        };
     }
 
     public static MLReader<EnsembleClassifier> read() {
-        return SparkMLInternals.paramsReader();
+        return new MLReader<>() {
+            @Override
+            public EnsembleClassifier load(String path) {
+                SparkSession spark = sparkSession();
+                SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
+                        EnsembleClassifier.class, Map.of(), BASE_PARAMS_OF_OLD_RELEASES);
+                EnsembleClassifier e = new EnsembleClassifier(meta.uid());
+                meta.applyParams(e);
+                if (HadoopFiles.exists(path + "/estimator", spark.sparkContext().hadoopConfiguration())) {
+                    e.setEstimator(SparkMLInternals.loadStage(path + "/estimator", spark.sparkContext()));
+                } else if (!meta.removedParams().isEmpty()) {
+                    CnnClassifier base = new CnnClassifier();
+                    meta.removedParams().forEach((name, json) -> {
+                        Param<Object> p = base.getParam(name);
+                        base.set(p, p.jsonDecode(json));
+                    });
+                    e.setEstimator(base);
+                }
+                return e;
+            }
+        };
     }
 
     public static EnsembleClassifier load(String path) {

@@ -5,16 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkdl.classification.CnnClassifierModel;
 import io.sparkdl.eval.ClassificationMetrics;
-import io.sparkdl.image.ImageStruct;
 import io.sparkdl.io.HadoopFiles;
 import io.sparkdl.io.SparkMLInternals;
-import io.sparkdl.param.SharedParams;
+import io.sparkdl.param.DeclaredParams;
 import org.apache.spark.ml.Model;
-import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
-import org.apache.spark.ml.param.Params;
 import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
@@ -22,9 +18,7 @@ import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StringType;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,7 +38,8 @@ import static org.apache.spark.sql.functions.col;
  * probabilities with a {@link ProbabilityAverager}, adding {@code probability}, {@code prediction} and
  * {@code predictedLabel}.
  */
-public class EnsembleClassifierModel extends Model<EnsembleClassifierModel> implements MLWritable {
+public class EnsembleClassifierModel extends Model<EnsembleClassifierModel>
+        implements EnsembleClassifierParams<EnsembleClassifierModel>, MLWritable {
     private static final Logger LOG = LoggerFactory.getLogger(EnsembleClassifierModel.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -53,28 +48,14 @@ public class EnsembleClassifierModel extends Model<EnsembleClassifierModel> impl
     private final double[] weights;
     private final double[] validationAccuracies;
 
-    final Param<String> combination;
-    final Param<String> featuresCol;
-    final Param<String> probabilityCol;
-    final Param<String> predictionCol;
-    final Param<String> predictedLabelCol;
+    private final DeclaredParams declared;
 
     EnsembleClassifierModel(String uid, CnnClassifierModel[] members, double[] weights, double[] accuracies) {
         this.uid = uid;
         this.members = members.clone();
         this.weights = weights.clone();
         this.validationAccuracies = accuracies.clone();
-        combination = SharedParams.choice(this, "combination", "How members are combined.", "mean", "vote",
-                "weighted");
-        featuresCol = SharedParams.column(this, "featuresCol", "Image struct column.");
-        probabilityCol = SharedParams.column(this, "probabilityCol", "Combined probability vector column.");
-        predictionCol = SharedParams.column(this, "predictionCol", "Combined class index column.");
-        predictedLabelCol = SharedParams.column(this, "predictedLabelCol", "Combined class name column.");
-        setDefault(combination, "mean");
-        setDefault(featuresCol, "image");
-        setDefault(probabilityCol, "probability");
-        setDefault(predictionCol, "prediction");
-        setDefault(predictedLabelCol, "predictedLabel");
+        declared = EnsembleClassifierParams.declare(this);
     }
 
     /** Wraps trained models (same classes, in the same order) into an ensemble that averages them. */
@@ -105,7 +86,7 @@ public class EnsembleClassifierModel extends Model<EnsembleClassifierModel> impl
         double[] acc = new double[models.length];
         java.util.Arrays.fill(acc, Double.NaN);
         EnsembleClassifierModel m = new EnsembleClassifierModel(uid, models, w, acc);
-        m.set(m.combination, combination);
+        m.setCombination(combination);
         return m;
     }
 
@@ -114,22 +95,10 @@ public class EnsembleClassifierModel extends Model<EnsembleClassifierModel> impl
         return uid;
     }
 
-    public Param<String> combination() { return combination; }
-    public Param<String> featuresCol() { return featuresCol; }
-    public Param<String> probabilityCol() { return probabilityCol; }
-    public Param<String> predictionCol() { return predictionCol; }
-    public Param<String> predictedLabelCol() { return predictedLabelCol; }
-
-    public String getCombination() { return $(combination); }
-    public String getFeaturesCol() { return $(featuresCol); }
-    public String getProbabilityCol() { return $(probabilityCol); }
-    public String getPredictionCol() { return $(predictionCol); }
-    public String getPredictedLabelCol() { return $(predictedLabelCol); }
-    public EnsembleClassifierModel setCombination(String v) { set(combination, v); return this; }
-    public EnsembleClassifierModel setFeaturesCol(String v) { set(featuresCol, v); return this; }
-    public EnsembleClassifierModel setProbabilityCol(String v) { set(probabilityCol, v); return this; }
-    public EnsembleClassifierModel setPredictionCol(String v) { set(predictionCol, v); return this; }
-    public EnsembleClassifierModel setPredictedLabelCol(String v) { set(predictedLabelCol, v); return this; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
 
     public CnnClassifierModel[] members() {
         return members.clone();
@@ -236,26 +205,9 @@ public class EnsembleClassifierModel extends Model<EnsembleClassifierModel> impl
         return w;
     }
 
-    static StructType outputSchema(StructType schema, Params p) {
-        String fc = (String) p.getOrDefault(p.getParam("featuresCol"));
-        StructField f = SharedParams.requireColumn(schema, fc, "Features");
-        if (!ImageStruct.isImageStruct(f.dataType())) {
-            throw new IllegalArgumentException("Column " + fc + " must be of type image struct (decode it with "
-                    + "ImageDecoder) but was " + f.dataType().simpleString());
-        }
-        StructType out = schema;
-        for (String[] c : new String[][]{{"probabilityCol", "v"}, {"predictionCol", "d"}, {"predictedLabelCol", "s"}}) {
-            String name = (String) p.getOrDefault(p.getParam(c[0]));
-            SharedParams.requireAbsent(out, name, "Output");
-            out = out.add(name, c[1].equals("v") ? SQLDataTypes.VectorType()
-                    : c[1].equals("d") ? DataTypes.DoubleType : DataTypes.StringType, true);
-        }
-        return out;
-    }
-
     @Override
     public StructType transformSchema(StructType schema) {
-        return outputSchema(schema, this);
+        return validateAndTransformSchema(schema);
     }
 
     private Dataset<Row> memberOutput(Dataset<Row> data, int i) {
@@ -276,7 +228,7 @@ public class EnsembleClassifierModel extends Model<EnsembleClassifierModel> impl
             temp.addAll(List.of("__ens_p" + i, "__ens_r" + i, "__ens_c" + i, "__ens_l" + i));
         }
         Dataset<Row> out = new ProbabilityAverager().setInputCols(probs)
-                .setMethod(getCombination()).setWeights(weights).setLabels(labels())
+                .setCombination(getCombination()).setWeights(weights).setLabels(labels())
                 .setProbabilityCol(getProbabilityCol()).setPredictionCol(getPredictionCol())
                 .setPredictedLabelCol(getPredictedLabelCol()).transform(d);
         return out.drop(temp.toArray(new String[0]));

@@ -2,6 +2,11 @@ package io.sparkdl.ensemble;
 
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.linalg.BatchIterator;
+import io.sparkdl.param.DeclaredParams;
+import io.sparkdl.param.HasCombination;
+import io.sparkdl.param.HasPredictedLabelCol;
+import io.sparkdl.param.HasPredictionCol;
+import io.sparkdl.param.HasProbabilityCol;
 import io.sparkdl.param.SharedParams;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.ml.Transformer;
@@ -9,7 +14,6 @@ import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.DoubleArrayParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.StringArrayParam;
 import org.apache.spark.ml.util.Identifiable$;
@@ -24,6 +28,7 @@ import org.apache.spark.sql.types.StructType;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Combines several class-probability vector columns already in a DataFrame (for example the outputs of
@@ -33,15 +38,14 @@ import java.util.List;
  * (class index as a double) and, when {@code labels} is set, {@code predictedLabelCol}. A row with any
  * null input gets null outputs.
  */
-public class ProbabilityAverager extends Transformer implements MLWritable {
+public class ProbabilityAverager extends Transformer implements HasCombination<ProbabilityAverager>,
+        HasProbabilityCol<ProbabilityAverager>, HasPredictionCol<ProbabilityAverager>,
+        HasPredictedLabelCol<ProbabilityAverager>, MLWritable {
     private final String uid;
-    final StringArrayParam inputCols;
-    final Param<String> method;
-    final DoubleArrayParam weights;
-    final Param<String> probabilityCol;
-    final Param<String> predictionCol;
-    final Param<String> predictedLabelCol;
-    final StringArrayParam labels;
+    private final DeclaredParams declared;
+    private final StringArrayParam inputCols;
+    private final DoubleArrayParam weights;
+    private final StringArrayParam labels;
 
     public ProbabilityAverager() {
         this(Identifiable$.MODULE$.randomUID("probabilityAverager"));
@@ -49,22 +53,18 @@ public class ProbabilityAverager extends Transformer implements MLWritable {
 
     public ProbabilityAverager(String uid) {
         this.uid = uid;
+        declared = new DeclaredParams(this);
+        HasCombination.declare(declared);
+        HasProbabilityCol.declare(declared, "Combined probability vector column.", "probability");
+        HasPredictionCol.declare(declared, "Combined class index column.", "prediction");
+        HasPredictedLabelCol.declare(declared, "Combined class name column (only with labels).", "predictedLabel");
         inputCols = new StringArrayParam(this, "inputCols", "Probability vector columns to combine (>= 1).",
                 SharedParams.<String[]>validator(v -> v.length >= 1));
-        method = SharedParams.choice(this, "method", "How to combine.", "mean", "vote", "weighted");
-        weights = new DoubleArrayParam(this, "weights",
-                "Non-negative weight per input column (method weighted; also weights the votes of method vote).",
+        weights = new DoubleArrayParam(this, "weights", "Non-negative weight per input column (combination "
+                + "weighted; also weights the votes of combination vote).",
                 SharedParams.<double[]>validator(v -> java.util.Arrays.stream(v).allMatch(w -> w >= 0)));
-        probabilityCol = SharedParams.column(this, "probabilityCol", "Combined probability vector column.");
-        predictionCol = SharedParams.column(this, "predictionCol", "Combined class index column.");
-        predictedLabelCol = SharedParams.column(this, "predictedLabelCol",
-                "Combined class name column (only with labels).");
         labels = new StringArrayParam(this, "labels", "Class names by index (optional).");
-        setDefault(method, "mean");
         setDefault(weights, new double[0]);
-        setDefault(probabilityCol, "probability");
-        setDefault(predictionCol, "prediction");
-        setDefault(predictedLabelCol, "predictedLabel");
         setDefault(labels, new String[0]);
     }
 
@@ -73,28 +73,26 @@ public class ProbabilityAverager extends Transformer implements MLWritable {
         return uid;
     }
 
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
+
     public StringArrayParam inputCols() { return inputCols; }
-    public Param<String> method() { return method; }
     public DoubleArrayParam weights() { return weights; }
-    public Param<String> probabilityCol() { return probabilityCol; }
-    public Param<String> predictionCol() { return predictionCol; }
-    public Param<String> predictedLabelCol() { return predictedLabelCol; }
     public StringArrayParam labels() { return labels; }
 
     public String[] getInputCols() { return $(inputCols); }
-    public String getMethod() { return $(method); }
     public double[] getWeights() { return $(weights); }
-    public String getProbabilityCol() { return $(probabilityCol); }
-    public String getPredictionCol() { return $(predictionCol); }
-    public String getPredictedLabelCol() { return $(predictedLabelCol); }
     public String[] getLabels() { return $(labels); }
     public ProbabilityAverager setInputCols(String... v) { set(inputCols, v); return this; }
-    public ProbabilityAverager setMethod(String v) { set(method, v); return this; }
     public ProbabilityAverager setWeights(double... v) { set(weights, v); return this; }
-    public ProbabilityAverager setProbabilityCol(String v) { set(probabilityCol, v); return this; }
-    public ProbabilityAverager setPredictionCol(String v) { set(predictionCol, v); return this; }
-    public ProbabilityAverager setPredictedLabelCol(String v) { set(predictedLabelCol, v); return this; }
     public ProbabilityAverager setLabels(String... v) { set(labels, v); return this; }
+
+    /** @deprecated renamed {@code combination}, as in EnsembleClassifier; use {@link #getCombination()}. */
+    @Deprecated public String getMethod() { return getCombination(); }
+    /** @deprecated renamed {@code combination}; use {@link #setCombination(String)}. */
+    @Deprecated public ProbabilityAverager setMethod(String v) { return setCombination(v); }
 
     @Override
     public StructType transformSchema(StructType schema) {
@@ -108,8 +106,8 @@ public class ProbabilityAverager extends Transformer implements MLWritable {
             }
         }
         double[] w = getWeights();
-        if (getMethod().equals("weighted") && w.length != getInputCols().length) {
-            throw new IllegalArgumentException("method weighted needs one weight per input column: "
+        if (getCombination().equals("weighted") && w.length != getInputCols().length) {
+            throw new IllegalArgumentException("combination weighted needs one weight per input column: "
                     + getInputCols().length + " columns, " + w.length + " weights");
         }
         if (w.length > 0 && w.length != getInputCols().length) {
@@ -190,7 +188,7 @@ public class ProbabilityAverager extends Transformer implements MLWritable {
             idx[i] = dataset.schema().fieldIndex(cols[i]);
         }
         int nIn = dataset.schema().size();
-        String m = getMethod();
+        String m = getCombination();
         double[] w = getWeights();
         String[] names = getLabels();
         return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) rows -> new BatchIterator(rows, 256,
@@ -236,8 +234,9 @@ public class ProbabilityAverager extends Transformer implements MLWritable {
         return SparkMLInternals.paramsWriter(this);
     }
 
+    /** Reads saved averagers, also those of releases that named {@code combination} {@code method}. */
     public static MLReader<ProbabilityAverager> read() {
-        return SparkMLInternals.paramsReader();
+        return SparkMLInternals.paramsReader(ProbabilityAverager.class, Map.of("method", "combination"));
     }
 
     public static ProbabilityAverager load(String path) {

@@ -5,6 +5,10 @@ import io.sparkdl.classification.CnnClassifierModel;
 import io.sparkdl.image.ImageStruct;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.linalg.BatchIterator;
+import io.sparkdl.param.DeclaredParams;
+import io.sparkdl.param.HasInferenceBatchSize;
+import io.sparkdl.param.HasInputCol;
+import io.sparkdl.param.HasOutputCol;
 import io.sparkdl.param.SharedParams;
 import io.sparkdl.train.NetworkPool;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -14,7 +18,6 @@ import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
@@ -40,15 +43,14 @@ import java.util.UUID;
  * forward passes per partition with the network broadcast once. The recipe "CNN features into another
  * classifier": {@code new CnnFeaturizer(cnn)} then MLlib's {@code LogisticRegression} on {@code embedding}.
  */
-public class CnnFeaturizer extends Transformer implements MLWritable {
+public class CnnFeaturizer extends Transformer implements HasInputCol<CnnFeaturizer>, HasOutputCol<CnnFeaturizer>,
+        HasInferenceBatchSize<CnnFeaturizer>, MLWritable {
     private final String uid;
     private CnnClassifierModel model;
     private final String cacheKey = "featurizer-" + UUID.randomUUID();
 
-    final Param<String> inputCol;
-    final Param<String> outputCol;
-    final IntParam layer;
-    final IntParam batchSize;
+    private final DeclaredParams declared;
+    private final IntParam layer;
 
     public CnnFeaturizer() {
         this(Identifiable$.MODULE$.randomUID("cnnFeaturizer"));
@@ -56,17 +58,14 @@ public class CnnFeaturizer extends Transformer implements MLWritable {
 
     public CnnFeaturizer(String uid) {
         this.uid = uid;
-        inputCol = SharedParams.column(this, "inputCol", "Image struct column (as the model was trained on).");
-        outputCol = SharedParams.column(this, "outputCol", "Embedding vector column.");
+        declared = new DeclaredParams(this);
+        HasInputCol.declare(declared, "Image struct column (as the model was trained on).", "image");
+        HasOutputCol.declare(declared, "Embedding vector column.", "embedding");
+        HasInferenceBatchSize.declare(declared, "Images per forward pass");
         layer = new IntParam(this, "layer",
                 "Index of the layer whose activations are the embedding (0 = first); -1 is the layer before the output.",
                 SharedParams.<Object>validator(v -> (Integer) v >= -1));
-        batchSize = new IntParam(this, "batchSize", "Images per forward pass (>= 1).",
-                SharedParams.<Object>validator(v -> (Integer) v >= 1));
-        setDefault(inputCol, "image");
-        setDefault(outputCol, "embedding");
         setDefault(layer, -1);
-        setDefault(batchSize, 256);
     }
 
     public CnnFeaturizer(CnnClassifierModel model) {
@@ -79,19 +78,19 @@ public class CnnFeaturizer extends Transformer implements MLWritable {
         return uid;
     }
 
-    public Param<String> inputCol() { return inputCol; }
-    public Param<String> outputCol() { return outputCol; }
-    public IntParam layer() { return layer; }
-    public IntParam batchSize() { return batchSize; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
 
-    public String getInputCol() { return $(inputCol); }
-    public String getOutputCol() { return $(outputCol); }
+    public IntParam layer() { return layer; }
     public int getLayer() { return (Integer) $(layer); }
-    public int getBatchSize() { return (Integer) $(batchSize); }
-    public CnnFeaturizer setInputCol(String v) { set(inputCol, v); return this; }
-    public CnnFeaturizer setOutputCol(String v) { set(outputCol, v); return this; }
     public CnnFeaturizer setLayer(int v) { set(layer, v); return this; }
-    public CnnFeaturizer setBatchSize(int v) { set(batchSize, v); return this; }
+
+    /** @deprecated renamed {@code inferenceBatchSize}, as in CnnClassifierModel; use {@link #getInferenceBatchSize()}. */
+    @Deprecated public int getBatchSize() { return getInferenceBatchSize(); }
+    /** @deprecated renamed {@code inferenceBatchSize}; use {@link #setInferenceBatchSize(int)}. */
+    @Deprecated public CnnFeaturizer setBatchSize(int v) { return setInferenceBatchSize(v); }
 
     public CnnFeaturizer setModel(CnnClassifierModel m) {
         this.model = m;
@@ -137,7 +136,7 @@ public class CnnFeaturizer extends Transformer implements MLWritable {
             throw new IllegalArgumentException("Input column '" + getInputCol()
                     + "' must be an image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
         }
-        SharedParams.requireAbsent(schema, getOutputCol(), "Output");
+        SharedParams.requireAbsent(schema, SharedParams.requireName(getOutputCol(), "outputCol", this), "Output");
         return schema.add(getOutputCol(), SQLDataTypes.VectorType(), true);
     }
 
@@ -153,7 +152,7 @@ public class CnnFeaturizer extends Transformer implements MLWritable {
         int[] shape = model.inputShape();
         io.sparkdl.image.Normalization norm = model.normalization();
         int lay = resolvedLayer();
-        int bs = getBatchSize();
+        int bs = getInferenceBatchSize();
         String key = cacheKey;
         return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) rows ->
                 new BatchIterator(rows, bs, batch -> {
@@ -212,8 +211,9 @@ public class CnnFeaturizer extends Transformer implements MLWritable {
         return new MLReader<>() {
             @Override
             public CnnFeaturizer load(String path) {
+                // earlier releases named inferenceBatchSize batchSize
                 SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, sparkSession().sparkContext(),
-                        CnnFeaturizer.class);
+                        CnnFeaturizer.class, java.util.Map.of("batchSize", "inferenceBatchSize"), java.util.Set.of());
                 CnnFeaturizer f = new CnnFeaturizer(meta.uid());
                 meta.applyParams(f);
                 f.model = CnnClassifierModel.load(path + "/model");

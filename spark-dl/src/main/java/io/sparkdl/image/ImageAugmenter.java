@@ -1,10 +1,13 @@
 package io.sparkdl.image;
 
 import io.sparkdl.io.SparkMLInternals;
+import io.sparkdl.param.DeclaredParams;
+import io.sparkdl.param.HasInputCol;
+import io.sparkdl.param.HasOutputCol;
+import io.sparkdl.param.HasSeed;
 import io.sparkdl.param.SharedParams;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.DoubleParam;
-import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.Identifiable$;
@@ -36,10 +39,10 @@ import static org.apache.spark.sql.functions.udf;
  * images. With {@code outputCol} set, {@code transform} also writes one augmented copy of each image
  * (drawn from {@code seed} and the image's pixels), to look at or to enlarge a data set once.
  */
-public class ImageAugmenter extends Transformer implements MLWritable {
+public class ImageAugmenter extends Transformer implements HasInputCol<ImageAugmenter>, HasOutputCol<ImageAugmenter>,
+        HasSeed<ImageAugmenter>, MLWritable {
     private final String uid;
-    private final Param<String> inputCol;
-    private final Param<String> outputCol;
+    private final DeclaredParams declared;
     private final DoubleParam rotate;
     private final DoubleParam translate;
     private final DoubleParam rescale;
@@ -48,7 +51,6 @@ public class ImageAugmenter extends Transformer implements MLWritable {
     private final Param<String> flip;
     private final DoubleParam brightness;
     private final DoubleParam contrast;
-    private final LongParam seed;
 
     public ImageAugmenter() {
         this(Identifiable$.MODULE$.randomUID("imageAugmenter"));
@@ -56,9 +58,11 @@ public class ImageAugmenter extends Transformer implements MLWritable {
 
     public ImageAugmenter(String uid) {
         this.uid = uid;
-        inputCol = SharedParams.column(this, "inputCol", "Image struct column.");
-        outputCol = new Param<>(this, "outputCol", "Optional image column for one augmented copy of each image; "
-                + "empty: only mark the input column for CnnClassifier.");
+        declared = new DeclaredParams(this);
+        HasInputCol.declare(declared, "Image struct column.", "image");
+        HasOutputCol.declare(declared, "Optional image column for one augmented copy of each image; empty: only mark "
+                + "the input column for CnnClassifier.", "");
+        HasSeed.declare(declared, "Seed for outputCol's augmented copies.");
         rotate = range("rotate", "Rotation: an angle in [-rotate, rotate] degrees.", 180);
         translate = range("translate", "Translation: up to this fraction of the width and of the height.", 1);
         rescale = range("rescale", "Rescaling: a zoom factor in [1-rescale, 1+rescale].", 0.9);
@@ -70,11 +74,7 @@ public class ImageAugmenter extends Transformer implements MLWritable {
                 1);
         contrast = range("contrast", "Contrast: the distance from the image mean scaled by [1-contrast, 1+contrast].",
                 1);
-        seed = new LongParam(this, "seed", "Seed for outputCol's augmented copies.");
-        setDefault(inputCol, "image");
-        setDefault(outputCol, "");
         setDefault(flip, "none");
-        setDefault(seed, 42L);
     }
 
     private DoubleParam range(String name, String doc, double max) {
@@ -121,8 +121,11 @@ public class ImageAugmenter extends Transformer implements MLWritable {
         return uid;
     }
 
-    public Param<String> inputCol() { return inputCol; }
-    public Param<String> outputCol() { return outputCol; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
+
     public DoubleParam rotate() { return rotate; }
     public DoubleParam translate() { return translate; }
     public DoubleParam rescale() { return rescale; }
@@ -131,13 +134,14 @@ public class ImageAugmenter extends Transformer implements MLWritable {
     public Param<String> flip() { return flip; }
     public DoubleParam brightness() { return brightness; }
     public DoubleParam contrast() { return contrast; }
-    public LongParam seed() { return seed; }
-    public String getInputCol() { return $(inputCol); }
-    public String getOutputCol() { return $(outputCol); }
+    public double getRotate() { return (Double) $(rotate); }
+    public double getTranslate() { return (Double) $(translate); }
+    public double getRescale() { return (Double) $(rescale); }
+    public double getStretch() { return (Double) $(stretch); }
+    public double getShear() { return (Double) $(shear); }
     public String getFlip() { return $(flip); }
-    public long getSeed() { return (Long) $(seed); }
-    public ImageAugmenter setInputCol(String v) { set(inputCol, v); return this; }
-    public ImageAugmenter setOutputCol(String v) { set(outputCol, v); return this; }
+    public double getBrightness() { return (Double) $(brightness); }
+    public double getContrast() { return (Double) $(contrast); }
     public ImageAugmenter setRotate(double v) { set(rotate, v); return this; }
     public ImageAugmenter setTranslate(double v) { set(translate, v); return this; }
     public ImageAugmenter setRescale(double v) { set(rescale, v); return this; }
@@ -146,15 +150,10 @@ public class ImageAugmenter extends Transformer implements MLWritable {
     public ImageAugmenter setFlip(String v) { set(flip, v); return this; }
     public ImageAugmenter setBrightness(double v) { set(brightness, v); return this; }
     public ImageAugmenter setContrast(double v) { set(contrast, v); return this; }
-    public ImageAugmenter setSeed(long v) { set(seed, v); return this; }
 
     @Override
     public StructType transformSchema(StructType schema) {
-        StructField f = SharedParams.requireColumn(schema, getInputCol(), "Input");
-        if (!ImageStruct.isImageStruct(f.dataType())) {
-            throw new IllegalArgumentException("Column " + getInputCol()
-                    + " must be of type image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
-        }
+        StructField f = ImageStruct.requireColumn(schema, getInputCol(), "Input");
         StructField[] fields = schema.fields().clone();
         int i = schema.fieldIndex(getInputCol());
         fields[i] = new StructField(f.name(), f.dataType(), f.nullable(),

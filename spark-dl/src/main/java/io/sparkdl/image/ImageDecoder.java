@@ -1,10 +1,15 @@
 package io.sparkdl.image;
 
 import io.sparkdl.io.SparkMLInternals;
+import io.sparkdl.param.DeclaredParams;
+import io.sparkdl.param.HasChannels;
+import io.sparkdl.param.HasHeight;
+import io.sparkdl.param.HasInputCol;
+import io.sparkdl.param.HasOutputCol;
+import io.sparkdl.param.HasWidth;
 import io.sparkdl.param.SharedParams;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.ml.Transformer;
-import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
@@ -35,16 +40,13 @@ import java.util.Iterator;
  * in {@code errorCol}; {@code skip} drops them; {@code error} fails the job naming the file. Images whose
  * header declares more than {@code maxPixels} pixels are undecodable rows too, refused before decoding.
  */
-public class ImageDecoder extends Transformer implements MLWritable {
+public class ImageDecoder extends Transformer implements HasInputCol<ImageDecoder>, HasOutputCol<ImageDecoder>,
+        HasHeight<ImageDecoder>, HasWidth<ImageDecoder>, HasChannels<ImageDecoder>, MLWritable {
     private final String uid;
-    private final Param<String> inputCol;
-    private final Param<String> outputCol;
+    private final DeclaredParams declared;
     private final Param<String> pathCol;
     private final Param<String> errorCol;
     private final Param<String> handleInvalid;
-    private final IntParam height;
-    private final IntParam width;
-    private final IntParam channels;
     private final LongParam maxPixels;
     private final Param<String> outputFormat;
 
@@ -54,22 +56,18 @@ public class ImageDecoder extends Transformer implements MLWritable {
 
     public ImageDecoder(String uid) {
         this.uid = uid;
-        inputCol = SharedParams.column(this, "inputCol",
-                "Column of encoded image bytes (binary) or Spark image structs.");
-        outputCol = SharedParams.column(this, "outputCol", "Output image struct column.");
+        declared = new DeclaredParams(this);
+        HasInputCol.declare(declared, "Column of encoded image bytes (binary) or Spark image structs.", "content");
+        HasOutputCol.declare(declared, "Output image struct column.", "image");
+        HasHeight.declare(declared, "Output height in pixels (0 keeps each image's own).");
+        HasWidth.declare(declared, "Output width in pixels (0 keeps each image's own).");
+        HasChannels.declare(declared, "Output channels (0 keeps the source's: gray stays gray).");
         pathCol = SharedParams.column(this, "pathCol",
                 "Column naming each row's file; used as the image origin and in error messages (optional).");
         errorCol = SharedParams.column(this, "errorCol",
                 "Column for the reason a row could not be decoded (handleInvalid=keep).");
         handleInvalid = SharedParams.choice(this, "handleInvalid",
                 "What to do with rows that are not decodable images.", "keep", "skip", "error");
-        height = new IntParam(this, "height", "Output height in pixels; 0 keeps each image's own.",
-                SharedParams.<Object>validator(v -> (Integer) v >= 0));
-        width = new IntParam(this, "width", "Output width in pixels; 0 keeps each image's own.",
-                SharedParams.<Object>validator(v -> (Integer) v >= 0));
-        channels = new IntParam(this, "channels",
-                "Output channels: 1 (gray), 3 (colour) or 0 to keep the source's (gray stays gray).",
-                SharedParams.<Object>validator(v -> (Integer) v == 0 || (Integer) v == 1 || (Integer) v == 3));
         maxPixels = new LongParam(this, "maxPixels", "Largest width x height an encoded image may declare; bigger "
                 + "ones (decompression bombs) are undecodable rows, refused from the header before decoding.",
                 SharedParams.<Object>validator(v -> (Long) v > 0));
@@ -78,14 +76,9 @@ public class ImageDecoder extends Transformer implements MLWritable {
                         + "an ML vector of values scaled to [0,1], channel-planar RGB, for MLlib stages (8 bytes "
                         + "per value; needs height, width and channels).", "image", "vector");
         setDefault(outputFormat, "image");
-        setDefault(inputCol, "content");
-        setDefault(outputCol, "image");
         setDefault(pathCol, "path");
         setDefault(errorCol, "decodeError");
         setDefault(handleInvalid, "keep");
-        setDefault(height, 0);
-        setDefault(width, 0);
-        setDefault(channels, 0);
         setDefault(maxPixels, ImageCodec.DEFAULT_MAX_PIXELS);
     }
 
@@ -94,36 +87,26 @@ public class ImageDecoder extends Transformer implements MLWritable {
         return uid;
     }
 
-    public Param<String> inputCol() { return inputCol; }
-    public Param<String> outputCol() { return outputCol; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
+
     public Param<String> pathCol() { return pathCol; }
     public Param<String> errorCol() { return errorCol; }
     public Param<String> handleInvalid() { return handleInvalid; }
-    public IntParam height() { return height; }
-    public IntParam width() { return width; }
-    public IntParam channels() { return channels; }
     public LongParam maxPixels() { return maxPixels; }
     public Param<String> outputFormat() { return outputFormat; }
 
-    public String getInputCol() { return $(inputCol); }
-    public String getOutputCol() { return $(outputCol); }
     public String getPathCol() { return $(pathCol); }
     public String getErrorCol() { return $(errorCol); }
     public String getHandleInvalid() { return $(handleInvalid); }
-    public int getHeight() { return (Integer) $(height); }
-    public int getWidth() { return (Integer) $(width); }
-    public int getChannels() { return (Integer) $(channels); }
     public long getMaxPixels() { return (Long) $(maxPixels); }
     public String getOutputFormat() { return $(outputFormat); }
 
-    public ImageDecoder setInputCol(String v) { set(inputCol, v); return this; }
-    public ImageDecoder setOutputCol(String v) { set(outputCol, v); return this; }
     public ImageDecoder setPathCol(String v) { set(pathCol, v); return this; }
     public ImageDecoder setErrorCol(String v) { set(errorCol, v); return this; }
     public ImageDecoder setHandleInvalid(String v) { set(handleInvalid, v); return this; }
-    public ImageDecoder setHeight(int v) { set(height, v); return this; }
-    public ImageDecoder setWidth(int v) { set(width, v); return this; }
-    public ImageDecoder setChannels(int v) { set(channels, v); return this; }
     public ImageDecoder setMaxPixels(long v) { set(maxPixels, v); return this; }
     public ImageDecoder setOutputFormat(String v) { set(outputFormat, v); return this; }
 
@@ -141,6 +124,7 @@ public class ImageDecoder extends Transformer implements MLWritable {
             throw new IllegalArgumentException("ImageDecoder: outputFormat 'vector' needs height, width and channels "
                     + "set, so that every vector has the same length");
         }
+        SharedParams.requireName(getOutputCol(), "outputCol", this);
         StructField in = SharedParams.requireColumn(schema, getInputCol(), "Input");
         DataType t = in.dataType();
         if (!t.equals(DataTypes.BinaryType) && !ImageStruct.isImageStruct(t)) {

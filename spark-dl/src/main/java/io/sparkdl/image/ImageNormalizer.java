@@ -1,10 +1,8 @@
 package io.sparkdl.image;
 
 import io.sparkdl.io.SparkMLInternals;
-import io.sparkdl.param.SharedParams;
+import io.sparkdl.param.DeclaredParams;
 import org.apache.spark.ml.Estimator;
-import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
@@ -27,11 +25,10 @@ import static org.apache.spark.sql.functions.col;
  * <p>Channels are counted in network order (gray, or R, G, B); each image is read at its own size, and
  * colour or gray images are converted to {@code channels} first. Null and undecodable images are skipped.
  */
-public class ImageNormalizer extends Estimator<ImageNormalizerModel> implements MLWritable {
+public class ImageNormalizer extends Estimator<ImageNormalizerModel> implements ImageNormalizerParams<ImageNormalizer>,
+        MLWritable {
     private final String uid;
-    private final Param<String> inputCol;
-    private final Param<String> outputCol;
-    private final IntParam channels;
+    private final DeclaredParams declared;
 
     public ImageNormalizer() {
         this(Identifiable$.MODULE$.randomUID("imageNormalizer"));
@@ -39,14 +36,7 @@ public class ImageNormalizer extends Estimator<ImageNormalizerModel> implements 
 
     public ImageNormalizer(String uid) {
         this.uid = uid;
-        inputCol = SharedParams.column(this, "inputCol", "Image struct column.");
-        outputCol = new Param<>(this, "outputCol", "Optional vector column for the standardised pixels "
-                + "(channel-planar); empty: the image column only carries the normalisation in its metadata.");
-        channels = new IntParam(this, "channels", "Channels to normalise (1 gray, 3 RGB); 0 takes the first image's.",
-                SharedParams.<Object>validator(v -> (Integer) v == 0 || (Integer) v == 1 || (Integer) v == 3));
-        setDefault(inputCol, "image");
-        setDefault(outputCol, "");
-        setDefault(channels, 0);
+        declared = ImageNormalizerParams.declare(this);
     }
 
     @Override
@@ -54,19 +44,14 @@ public class ImageNormalizer extends Estimator<ImageNormalizerModel> implements 
         return uid;
     }
 
-    public Param<String> inputCol() { return inputCol; }
-    public Param<String> outputCol() { return outputCol; }
-    public IntParam channels() { return channels; }
-    public String getInputCol() { return $(inputCol); }
-    public String getOutputCol() { return $(outputCol); }
-    public int getChannels() { return (Integer) $(channels); }
-    public ImageNormalizer setInputCol(String v) { set(inputCol, v); return this; }
-    public ImageNormalizer setOutputCol(String v) { set(outputCol, v); return this; }
-    public ImageNormalizer setChannels(int v) { set(channels, v); return this; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
 
     @Override
     public StructType transformSchema(StructType schema) {
-        return ImageNormalizerModel.outputSchema(schema, getInputCol(), getOutputCol());
+        return validateAndTransformSchema(schema);
     }
 
     @Override

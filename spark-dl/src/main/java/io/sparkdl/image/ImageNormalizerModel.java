@@ -2,13 +2,11 @@ package io.sparkdl.image;
 
 import io.sparkdl.io.HadoopFiles;
 import io.sparkdl.io.SparkMLInternals;
-import io.sparkdl.param.SharedParams;
+import io.sparkdl.param.DeclaredParams;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
-import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
@@ -31,24 +29,16 @@ import static org.apache.spark.sql.functions.udf;
  * pixels are untouched) and, with {@code outputCol} set, adds the standardised pixels as a vector
  * (channel-planar, each image at its own size, null for a null or undecodable image).
  */
-public class ImageNormalizerModel extends Model<ImageNormalizerModel> implements MLWritable {
+public class ImageNormalizerModel extends Model<ImageNormalizerModel>
+        implements ImageNormalizerParams<ImageNormalizerModel>, MLWritable {
     private final String uid;
     private final Normalization normalization;
-    private final Param<String> inputCol;
-    private final Param<String> outputCol;
-    private final IntParam channels;
+    private final DeclaredParams declared;
 
     public ImageNormalizerModel(String uid, Normalization normalization) {
         this.uid = uid;
         this.normalization = normalization;
-        inputCol = SharedParams.column(this, "inputCol", "Image struct column.");
-        outputCol = new Param<>(this, "outputCol", "Optional vector column for the standardised pixels "
-                + "(channel-planar); empty: the image column only carries the normalisation in its metadata.");
-        channels = new IntParam(this, "channels", "Channels the statistics were fitted on (1 or 3).",
-                SharedParams.<Object>validator(v -> (Integer) v == 0 || (Integer) v == 1 || (Integer) v == 3));
-        setDefault(inputCol, "image");
-        setDefault(outputCol, "");
-        setDefault(channels, 0);
+        declared = ImageNormalizerParams.declare(this);
     }
 
     @Override
@@ -56,35 +46,23 @@ public class ImageNormalizerModel extends Model<ImageNormalizerModel> implements
         return uid;
     }
 
-    public Param<String> inputCol() { return inputCol; }
-    public Param<String> outputCol() { return outputCol; }
-    public IntParam channels() { return channels; }
-    public String getInputCol() { return $(inputCol); }
-    public String getOutputCol() { return $(outputCol); }
-    public ImageNormalizerModel setInputCol(String v) { set(inputCol, v); return this; }
-    public ImageNormalizerModel setOutputCol(String v) { set(outputCol, v); return this; }
+    @Override
+    public DeclaredParams declared() {
+        return declared;
+    }
 
     /** The fitted per-channel statistics. */
     public Normalization normalization() {
         return normalization;
     }
 
-    static StructType outputSchema(StructType schema, String in, String out) {
-        StructField f = SharedParams.requireColumn(schema, in, "Input");
-        if (!ImageStruct.isImageStruct(f.dataType())) {
-            throw new IllegalArgumentException("Column " + in
-                    + " must be of type image struct (decode it with ImageDecoder) but was " + f.dataType().simpleString());
-        }
-        if (out.isEmpty()) {
-            return schema;
-        }
-        SharedParams.requireAbsent(schema, out, "Output");
-        return schema.add(out, SQLDataTypes.VectorType(), true);
-    }
-
     @Override
     public StructType transformSchema(StructType schema) {
-        StructType out = outputSchema(schema, getInputCol(), getOutputCol());
+        if (getChannels() != 0 && getChannels() != normalization.channels()) {
+            throw new IllegalArgumentException("ImageNormalizerModel " + uid + ": channels is " + getChannels()
+                    + " but the statistics were fitted on " + normalization.channels());
+        }
+        StructType out = validateAndTransformSchema(schema);
         StructField[] fields = out.fields().clone();
         int i = out.fieldIndex(getInputCol());
         StructField f = fields[i];

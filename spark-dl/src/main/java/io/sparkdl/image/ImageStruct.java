@@ -24,6 +24,19 @@ public final class ImageStruct {
         return ImageSchema.columnSchema();
     }
 
+    /**
+     * The image column {@code name} of {@code schema}; fails naming the column and its type when it is missing or
+     * not an image struct ({@code role}: "Features", "Input", ...).
+     */
+    public static StructField requireColumn(StructType schema, String name, String role) {
+        StructField f = io.sparkdl.param.SharedParams.requireColumn(schema, name, role);
+        if (!isImageStruct(f.dataType())) {
+            throw new IllegalArgumentException("Column " + name + " must be of type image struct (decode it with "
+                    + "ImageDecoder) but was " + f.dataType().simpleString());
+        }
+        return f;
+    }
+
     /** True when {@code t} has the fields of Spark's image struct (names and order). */
     public static boolean isImageStruct(DataType t) {
         if (!(t instanceof StructType st)) {

@@ -8,7 +8,14 @@ import org.apache.spark.ml.util.DefaultParamsWriter$;
 import org.apache.spark.ml.util.DefaultParamsReader$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWriter;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import scala.Option;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The one class in spark-dl that touches Spark ML internals.
@@ -23,6 +30,8 @@ import scala.Option;
  * external {@code Row}s and {@code DenseVector} objects.
  */
 public final class SparkMLInternals {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private SparkMLInternals() {
     }
 
@@ -34,6 +43,42 @@ public final class SparkMLInternals {
     /** Reader for stages whose whole state is their params; the class needs a (String uid) constructor. */
     public static <T> MLReader<T> paramsReader() {
         return new DefaultParamsReader<>();
+    }
+
+    /**
+     * Reader for a params-only stage that renamed params: {@code renamed} maps an old name to its new one, so
+     * stages saved by earlier releases still load.
+     */
+    public static <T extends Params> MLReader<T> paramsReader(Class<T> cls, Map<String, String> renamed) {
+        return new MLReader<>() {
+            @Override
+            public T load(String path) {
+                Metadata meta = loadMetadata(path, sparkSession().sparkContext(), cls, renamed, Set.of());
+                T stage;
+                try {
+                    stage = cls.getConstructor(String.class).newInstance(meta.uid());
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException(cls.getName() + " needs a public (String uid) constructor", e);
+                }
+                meta.applyParams(stage);
+                return stage;
+            }
+        };
+    }
+
+    /**
+     * Loads any saved stage by the class its metadata names, through that class's static {@code read()} (as
+     * Spark's Pipeline reader does): a nested stage such as an ensemble's base estimator.
+     */
+    public static org.apache.spark.ml.PipelineStage loadStage(String path, SparkContext sc) {
+        String cls = stageClassName(path, sc);
+        try {
+            MLReader<?> reader = (MLReader<?>) Class.forName(cls).getMethod("read").invoke(null);
+            return (org.apache.spark.ml.PipelineStage) reader.load(path);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("Cannot load the stage in " + path + ": class " + cls
+                    + " has no static read()", e);
+        }
     }
 
     /**
@@ -49,7 +94,42 @@ public final class SparkMLInternals {
     /** Reads {@code path/metadata}, checking that it was written by {@code expectedClass}. */
     @SuppressWarnings("deprecation")
     public static Metadata loadMetadata(String path, SparkContext sc, Class<?> expectedClass) {
-        return new Metadata(DefaultParamsReader$.MODULE$.loadMetadata(path, sc, expectedClass.getName()));
+        return new Metadata(DefaultParamsReader$.MODULE$.loadMetadata(path, sc, expectedClass.getName()), Map.of());
+    }
+
+    /**
+     * Reads {@code path/metadata} written by {@code expectedClass} or an earlier release of it: params named in
+     * {@code renamed} (old name to new) are read under their new name, and those in {@code removed} are taken
+     * out of the params and handed over by {@link Metadata#removedParams()} as JSON, for the reader to place.
+     */
+    public static Metadata loadMetadata(String path, SparkContext sc, Class<?> expectedClass,
+                                        Map<String, String> renamed, Set<String> removed) {
+        String file = path + "/metadata";
+        String json = new org.apache.spark.api.java.JavaSparkContext(sc).textFile(file, 1).first();
+        Map<String, String> taken = new LinkedHashMap<>();
+        try {
+            ObjectNode root = (ObjectNode) JSON.readTree(json);
+            for (String section : new String[]{"paramMap", "defaultParamMap"}) {
+                if (!(root.get(section) instanceof ObjectNode params)) {
+                    continue;
+                }
+                for (Map.Entry<String, String> r : renamed.entrySet()) {
+                    if (params.has(r.getKey()) && !params.has(r.getValue())) {
+                        params.set(r.getValue(), params.remove(r.getKey()));
+                    }
+                }
+                for (String name : removed) {
+                    JsonNode v = params.remove(name);
+                    if (v != null && section.equals("paramMap")) {
+                        taken.put(name, JSON.writeValueAsString(v));
+                    }
+                }
+            }
+            json = JSON.writeValueAsString(root);
+        } catch (java.io.IOException | ClassCastException e) {
+            throw new ModelFileException(file, null, "not the JSON of a saved stage", e);
+        }
+        return new Metadata(DefaultParamsReader$.MODULE$.parseMetadata(json, expectedClass.getName()), taken);
     }
 
     /** A PipelineModel of already fitted stages (its constructor is package-private in Scala, public in bytecode). */
@@ -104,9 +184,16 @@ public final class SparkMLInternals {
     /** Stage metadata as read back; {@link #applyParams} sets the saved params on a new instance. */
     public static final class Metadata {
         private final DefaultParamsReader.Metadata m;
+        private final Map<String, String> removed;
 
-        private Metadata(DefaultParamsReader.Metadata m) {
+        private Metadata(DefaultParamsReader.Metadata m, Map<String, String> removed) {
             this.m = m;
+            this.removed = removed;
+        }
+
+        /** Params that an earlier release saved and this one declares elsewhere: name to its JSON value. */
+        public Map<String, String> removedParams() {
+            return removed;
         }
 
         public String uid() {

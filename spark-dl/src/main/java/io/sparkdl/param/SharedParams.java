@@ -2,6 +2,7 @@ package io.sparkdl.param;
 
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import scala.Function1;
@@ -16,6 +17,15 @@ import java.util.List;
  */
 public final class SharedParams {
     private SharedParams() {
+    }
+
+    /** Fails unless an optional column-name param that this stage needs is set to a name. */
+    public static String requireName(String value, String param, Params stage) {
+        if (value == null || value.isEmpty()) {
+            throw new IllegalArgumentException(stage.getClass().getSimpleName() + " " + stage.uid() + ": set " + param
+                    + " (it is empty)");
+        }
+        return value;
     }
 
     /** A column-name param: any non-empty string. */
@@ -46,6 +56,16 @@ public final class SharedParams {
                     + String.join(", ", schema.fieldNames()));
         }
         return schema.apply(name);
+    }
+
+    /** Adds nullable output columns, failing when one already exists. */
+    public static StructType addOutputs(StructType schema, String[] names, DataType[] types) {
+        StructType out = schema;
+        for (int i = 0; i < names.length; i++) {
+            requireAbsent(out, names[i], "Output");
+            out = out.add(names[i], types[i], true);
+        }
+        return out;
     }
 
     public static void requireAbsent(StructType schema, String name, String role) {

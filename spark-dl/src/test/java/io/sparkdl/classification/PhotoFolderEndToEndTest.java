@@ -51,8 +51,8 @@ class PhotoFolderEndToEndTest {
         Dataset<Row> trainSet = decoder.transform(ImageSources.readFolder(spark, train.toString())).drop("content");
         assertEquals(0, trainSet.where(col("decodeError").isNotNull()).count(), "every generated file decodes");
 
-        CnnClassifierModel model = new CnnClassifier().setArch("resnet").setImageHeight(64).setImageWidth(64)
-                .setImageChannels(3).setEpochs(10).setBatchSize(16).setNumWorkers(2).setSeed(7)
+        CnnClassifierModel model = new CnnClassifier().setArch("resnet").setHeight(64).setWidth(64)
+                .setChannels(3).setEpochs(10).setBatchSize(16).setNumWorkers(2).setSeed(7)
                 .fit(trainSet.where(col("decodeError").isNull()));
 
         Dataset<Row> testSet = decoder.transform(ImageSources.readFolder(spark, test.toString())).drop("content");

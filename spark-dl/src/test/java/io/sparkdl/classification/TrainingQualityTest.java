@@ -121,7 +121,7 @@ class TrainingQualityTest {
 
         // a 3-channel normalisation does not fit a gray network
         Dataset<Row> rgb = new ImageNormalizer().setChannels(3).fit(data).transform(data);
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new CnnClassifier().setImageChannels(1)
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new CnnClassifier().setChannels(1)
                 .setEpochs(1).fit(rgb)).getMessage().contains("3-channel"));
         data.unpersist();
     }

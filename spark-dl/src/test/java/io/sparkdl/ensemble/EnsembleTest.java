@@ -50,8 +50,9 @@ class EnsembleTest {
     @Test
     void trainsMembersMeasuresThemAndWrapsTrainedModels() {
         Dataset<Row> data = Fuzzers.smallDecoded(SparkTest.spark(), 12).cache();
-        EnsembleClassifierModel m = new EnsembleClassifier().setNumMembers(2).setEpochs(2).setBatchSize(16)
-                .setNumWorkers(1).setValidationFraction(0.25).setSeed(3).fit(data);
+        EnsembleClassifierModel m = new EnsembleClassifier().setNumMembers(2)
+                .setEstimator(new io.sparkdl.classification.CnnClassifier().setEpochs(2).setBatchSize(16).setNumWorkers(1))
+                .setValidationFraction(0.25).setSeed(3).fit(data);
         assertEquals(2, m.members().length);
         for (double a : m.validationAccuracies()) {
             assertTrue(a >= 0 && a <= 1, "measured: " + a);

@@ -109,7 +109,7 @@ public final class Fuzzers {
     static StageFuzzer cnnFeaturizer() {
         return new Simple(List.of(CnnFeaturizer.class), "emb") {
             public PipelineStage stage() {
-                return new CnnFeaturizer(tinyModel()).setOutputCol("emb").setLayer(3).setBatchSize(7);
+                return new CnnFeaturizer(tinyModel()).setOutputCol("emb").setLayer(3).setInferenceBatchSize(7);
             }
         };
     }
@@ -117,7 +117,7 @@ public final class Fuzzers {
     static StageFuzzer probabilityAverager() {
         return new Simple(List.of(ProbabilityAverager.class), "p", "c", "name") {
             public PipelineStage stage() {
-                return new ProbabilityAverager().setInputCols("p1", "p2", "p3").setMethod("vote")
+                return new ProbabilityAverager().setInputCols("p1", "p2", "p3").setCombination("vote")
                         .setWeights(1, 2, 1).setProbabilityCol("p").setPredictionCol("c")
                         .setPredictedLabelCol("name").setLabels("a", "b", "c");
             }
@@ -147,7 +147,8 @@ public final class Fuzzers {
     static StageFuzzer ensemble() {
         return new Simple(List.of(EnsembleClassifier.class, EnsembleClassifierModel.class), "prob", "pred", "name") {
             public PipelineStage stage() {
-                return new EnsembleClassifier().setNumMembers(2).setEpochs(1).setBatchSize(16).setNumWorkers(1)
+                return new EnsembleClassifier().setNumMembers(2)
+                        .setEstimator(new CnnClassifier().setEpochs(1).setBatchSize(16).setNumWorkers(1))
                         .setCombination("weighted").setValidationFraction(0.3).setSeed(11).setProbabilityCol("prob")
                         .setPredictionCol("pred").setPredictedLabelCol("name");
             }

@@ -18,12 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -46,24 +43,13 @@ class SaveLoadKitTest {
     Path tmp;
 
     @Test
-    void everyStageIsRegistered() throws IOException {
+    void everyStageIsRegistered() {
         Set<Class<?>> covered = new HashSet<>();
         Fuzzers.all().forEach(f -> covered.addAll(f.covers()));
         List<String> missing = new ArrayList<>();
-        Path classes = Paths.get("target/classes");
-        try (Stream<Path> files = Files.walk(classes.resolve("io/sparkdl"))) {
-            for (Path p : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".class"))::iterator) {
-                String name = classes.relativize(p).toString().replace('/', '.').replaceAll("\\.class$", "");
-                Class<?> c;
-                try {
-                    c = Class.forName(name, false, getClass().getClassLoader());
-                } catch (ClassNotFoundException | LinkageError e) {
-                    continue;
-                }
-                if (PipelineStage.class.isAssignableFrom(c) && !Modifier.isAbstract(c.getModifiers())
-                        && Modifier.isPublic(c.getModifiers()) && !covered.contains(c)) {
-                    missing.add(c.getName());
-                }
+        for (Class<?> c : StageScan.stages()) {
+            if (!covered.contains(c)) {
+                missing.add(c.getName());
             }
         }
         assertTrue(missing.isEmpty(), "stages without a fuzzer in testkit.Fuzzers: " + missing);
@@ -123,12 +109,21 @@ class SaveLoadKitTest {
         return (PipelineStage) o;
     }
 
-    private static void assertSameParams(Params a, Params b) {
+    static void assertSameParams(Params a, Params b) {
         assertEquals(a.uid(), b.uid());
+        assertEquals(a.getClass(), b.getClass());
         for (ParamPair<?> p : a.extractParamMap().toList()) {
             Object va = p.value();
             Object vb = b.getOrDefault(b.getParam(p.param().name()));
-            if (va instanceof Object[] arr) {
+            if (va instanceof Params nested) {
+                // a nested stage (an ensemble's base estimator): the same stage, param by param
+                assertSameParams(nested, (Params) vb);
+            } else if (va instanceof Params[] stages) {
+                assertEquals(stages.length, ((Params[]) vb).length, p.param().name());
+                for (int i = 0; i < stages.length; i++) {
+                    assertSameParams(stages[i], ((Params[]) vb)[i]);
+                }
+            } else if (va instanceof Object[] arr) {
                 assertArrayEquals(arr, (Object[]) vb, p.param().name());
             } else if (va instanceof double[] arr) {
                 assertArrayEquals(arr, (double[]) vb, p.param().name());
