@@ -92,35 +92,40 @@ final class ParamOptions {
         Param<?> p = stage.getParam(param);
         String option = "--" + (name != null ? name : kebab(param));
         Bound b = new Bound(stage, p, option, convert);
+        boolean flag = p instanceof BooleanParam;
+        picocli.CommandLine.Model.ISetter setter = new picocli.CommandLine.Model.ISetter() {
+            @Override
+            public <T> T set(T value) {
+                // a flag given without a value: picocli passes the fallback "true"
+                b.given = value == null ? null : value.toString();
+                return null;
+            }
+        };
+        String old = aliases.length == 0 ? "" : " Old name" + (aliases.length > 1 ? "s" : "") + ", still accepted: "
+                + String.join(", ", aliases) + ".";
         List<String> names = new ArrayList<>(List.of(option));
+        spec.addOption(option(option, p, flag, setter).hidden(false)
+                .description(escape(p.doc() + (whenAbsent != null ? " (not given: " + whenAbsent + ")"
+                        : defaultText(stage, p)) + old)).build());
         for (String a : aliases) {
+            // the old names work but stay out of the help, which lists each param once
+            spec.addOption(option(a, p, flag, setter).hidden(true).build());
             names.add(a);
         }
-        boolean flag = p instanceof BooleanParam;
-        OptionSpec.Builder o = OptionSpec.builder(names.toArray(new String[0]))
-                .type(String.class)
-                .paramLabel(label(p))
-                .arity(flag ? "0..1" : "1")
-                .description(escape(p.doc() + (whenAbsent != null ? " (not given: " + whenAbsent + ")"
-                        : defaultText(stage, p))))
-                .hasInitialValue(false)
-                .setter(new picocli.CommandLine.Model.ISetter() {
-                    @Override
-                    @SuppressWarnings("unchecked")
-                    public <T> T set(T value) {
-                        // a flag given without a value: picocli passes "true"
-                        b.given = value == null ? null : value.toString();
-                        return null;
-                    }
-                });
-        if (flag) {
-            o.fallbackValue("true");
-        }
-        spec.addOption(o.build());
         for (String n : names) {
             byOption.put(n, b);
         }
         return this;
+    }
+
+    private static OptionSpec.Builder option(String name, Param<?> p, boolean flag,
+                                             picocli.CommandLine.Model.ISetter setter) {
+        OptionSpec.Builder o = OptionSpec.builder(name).type(String.class).paramLabel(label(p))
+                .arity(flag ? "0..1" : "1").hasInitialValue(false).setter(setter);
+        if (flag) {
+            o.fallbackValue("true");
+        }
+        return o;
     }
 
     /** Sets every param given on the command line on its stage; throws a usage error naming the option. */

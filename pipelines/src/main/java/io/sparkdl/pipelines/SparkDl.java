@@ -110,7 +110,7 @@ public final class SparkDl {
         CommandLine cl = new CommandLine(job);
         CommandLine.Model.CommandSpec spec = cl.getCommandSpec();
         spec.mixinStandardHelpOptions(true);
-        spec.usageMessage().sortOptions(false).exitCodeListHeading("%nExit codes:%n").exitCodeList(EXIT_CODES);
+        spec.usageMessage().sortOptions(false).abbreviateSynopsis(true).exitCodeListHeading("%nExit codes:%n").exitCodeList(EXIT_CODES);
         job.addParamOptions(spec);
         return cl;
     }
