@@ -3,13 +3,13 @@ package io.sparkdl.pipelines;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import io.sparkdl.classification.CnnClassifier;
 import io.sparkdl.image.ImageDecoder;
 import io.sparkdl.image.ImageNormalizer;
 import io.sparkdl.nn.NetworkSpec;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.Params;
 
 import java.io.File;
 import java.io.IOException;
@@ -18,145 +18,118 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.BiConsumer;
 
 /**
- * A ready pipeline definition ({@code pipelines/*.json}): source, preprocessing, estimator and params,
- * evaluation and outputs, turned into the command-line steps it stands for ({@code train}, then
- * {@code evaluate} when an evaluation set is named). Options given after the file override fields:
- * {@code spark-dl run pipelines/fashion-lenet.json --epochs 1 --master spark://...} (each override goes to
- * every step that accepts it). A bad definition fails with one line naming the file and the field. Relative
- * paths in the file are relative to the file's folder (so a definition runs the same from any directory);
- * paths given on the command line are relative to the current directory, as always.
+ * A ready pipeline definition ({@code pipelines/*.json}), turned into the commands it stands for: {@code train}
+ * (then {@code evaluate} when an evaluation set is named), or {@code cluster}. The estimator's fields (and the
+ * {@code ensemble} section's) are the stage's param names, set through the same {@link ParamOptions} mapping as
+ * the command line's options, so the stage's validators judge them and the file can set every param the
+ * command exposes. Options given after the file override its fields: {@code spark-dl run
+ * pipelines/fashion-lenet.json --epochs 1 --master spark://...} (they go to the train or cluster step; the
+ * evaluate step takes the model and master from it). A bad definition fails with one line naming the file and
+ * the field. Relative paths in the file are relative to the file's folder (so a definition runs the same from
+ * any directory); paths given on the command line are relative to the current directory, as always.
+ *
+ * <pre>
+ * {"name", "description",
+ *  "source":        {"data"},
+ *  "preprocessing": {"imageSize": "HxW", "channels", "normalize": true|false, "features", "pca"},
+ *  "estimator":     {"type": "CnnClassifier"|"ImageKMeans", PARAM: VALUE, ...},
+ *  "ensemble":      {"numMembers", "combination"},                        (CnnClassifier only)
+ *  "evaluation":    {"data", "metricsJson", "reportDir"},                 (CnnClassifier only)
+ *  "outputs":       {"model", "metricsJson", "reportDir", "assignments", "format"},
+ *  "spark":         {"master"}}
+ * </pre>
  */
 final class PipelineDefinition {
-    /** JSON field -> option of the train step; value kind: s string, n number, i integer. */
-    private static final Map<String, String[]> TRAIN = new LinkedHashMap<>();
-    private static final Map<String, String[]> EVALUATE = new LinkedHashMap<>();
-    /** The clustering job (estimator.type ImageKMeans), run as the cluster command. */
-    private static final Map<String, String[]> CLUSTER = new LinkedHashMap<>();
-    static final Set<String> CLUSTER_OPTIONS = Set.of("data", "k", "pca", "features", "seed", "master",
-            "metrics-json", "report-dir", "image-size", "channels", "out", "max-iter", "format", "model");
-    /** Options whose values are paths. */
-    private static final Set<String> PATHS = Set.of("data", "model", "metrics-json", "report-dir", "initial-model",
-            "out", "arch", "features");
-    /** Switches an override may add to every step. */
-    private static final Set<String> FLAGS = Set.of("fail-on-bad-files", "overwrite");
-    private static final Set<String> TOP = Set.of("name", "description", "source", "preprocessing", "estimator",
-            "evaluation", "outputs", "spark");
+    private static final Set<String> SECTIONS = Set.of("name", "description", "source", "preprocessing",
+            "estimator", "ensemble", "evaluation", "outputs", "spark");
+    /** Fields renamed to their param's name (issue 16); an old file gets the new name in its error. */
+    private static final Map<String, String> RENAMED = Map.of("preprocessing.augment", "estimator.augmentation",
+            "estimator.earlyStopping", "estimator.earlyStoppingPatience",
+            "estimator.freezeLayers", "estimator.frozenLayers", "estimator.workers", "estimator.numWorkers",
+            "estimator.combine", "ensemble.combination");
+    /** Params whose values are paths, resolved against the file's folder. */
+    private static final Set<String> PATH_PARAMS = Set.of("initialModel", "checkpointDir");
 
-    static {
-        TRAIN.put("source.data", new String[]{"data", "s"});
-        TRAIN.put("preprocessing.imageSize", new String[]{"image-size", "s"});
-        TRAIN.put("preprocessing.channels", new String[]{"channels", "i"});
-        TRAIN.put("estimator.type", new String[]{null, "s"});
-        TRAIN.put("estimator.arch", new String[]{"arch", "s"});
-        TRAIN.put("estimator.epochs", new String[]{"epochs", "i"});
-        TRAIN.put("estimator.batchSize", new String[]{"batch-size", "i"});
-        TRAIN.put("estimator.updater", new String[]{"updater", "s"});
-        TRAIN.put("estimator.engine", new String[]{"engine", "s"});
-        TRAIN.put("estimator.learningRate", new String[]{"learning-rate", "n"});
-        TRAIN.put("estimator.workers", new String[]{"workers", "i"});
-        TRAIN.put("estimator.averagingFrequency", new String[]{"averaging-frequency", "i"});
-        TRAIN.put("estimator.blockMomentum", new String[]{"block-momentum", "n"});
-        TRAIN.put("estimator.validationFraction", new String[]{"validation-fraction", "n"});
-        TRAIN.put("estimator.seed", new String[]{"seed", "i"});
-        TRAIN.put("preprocessing.normalize", new String[]{"normalize", "b"});
-        TRAIN.put("preprocessing.augment", new String[]{"augment", "s"});
-        TRAIN.put("estimator.lrSchedule", new String[]{"lr-schedule", "s"});
-        TRAIN.put("estimator.momentum", new String[]{"momentum", "n"});
-        TRAIN.put("estimator.weightDecay", new String[]{"weight-decay", "n"});
-        TRAIN.put("estimator.earlyStopping", new String[]{"early-stopping", "i"});
-        TRAIN.put("estimator.initialModel", new String[]{"initial-model", "s"});
-        TRAIN.put("estimator.freezeLayers", new String[]{"freeze-layers", "i"});
-        TRAIN.put("outputs.model", new String[]{"model", "s"});
-        TRAIN.put("outputs.metricsJson", new String[]{"metrics-json", "s"});
-        TRAIN.put("outputs.reportDir", new String[]{"report-dir", "s"});
-        TRAIN.put("spark.master", new String[]{"master", "s"});
-        EVALUATE.put("evaluation.data", new String[]{"data", "s"});
-        CLUSTER.put("source.data", new String[]{"data", "s"});
-        CLUSTER.put("preprocessing.imageSize", new String[]{"image-size", "s"});
-        CLUSTER.put("preprocessing.channels", new String[]{"channels", "i"});
-        CLUSTER.put("preprocessing.features", new String[]{"features", "s"});
-        CLUSTER.put("preprocessing.pca", new String[]{"pca", "i"});
-        CLUSTER.put("estimator.type", new String[]{null, "s"});
-        CLUSTER.put("estimator.k", new String[]{"k", "i"});
-        CLUSTER.put("estimator.maxIter", new String[]{"max-iter", "i"});
-        CLUSTER.put("estimator.seed", new String[]{"seed", "i"});
-        CLUSTER.put("outputs.assignments", new String[]{"out", "s"});
-        CLUSTER.put("outputs.format", new String[]{"format", "s"});
-        CLUSTER.put("outputs.model", new String[]{"model", "s"});
-        CLUSTER.put("outputs.metricsJson", new String[]{"metrics-json", "s"});
-        CLUSTER.put("outputs.reportDir", new String[]{"report-dir", "s"});
-        CLUSTER.put("spark.master", new String[]{"master", "s"});
-        EVALUATE.put("evaluation.metricsJson", new String[]{"metrics-json", "s"});
-        EVALUATE.put("evaluation.reportDir", new String[]{"report-dir", "s"});
-    }
+    private final String file;
+    private final Map<String, JsonNode> sections = new LinkedHashMap<>();
 
-    /** Train options that are CnnClassifier params, as a retrain template sets them. */
-    private static final Map<String, BiConsumer<CnnClassifier, String>> CLASSIFIER = Map.ofEntries(
-            Map.entry("epochs", (c, v) -> c.setEpochs(Integer.parseInt(v))),
-            Map.entry("batch-size", (c, v) -> c.setBatchSize(Integer.parseInt(v))),
-            Map.entry("updater", CnnClassifier::setUpdater),
-            Map.entry("engine", CnnClassifier::setEngine),
-            Map.entry("learning-rate", (c, v) -> c.setLearningRate(Double.parseDouble(v))),
-            Map.entry("workers", (c, v) -> c.setNumWorkers(Integer.parseInt(v))),
-            Map.entry("averaging-frequency", (c, v) -> c.setAveragingFrequency(Integer.parseInt(v))),
-            Map.entry("block-momentum", (c, v) -> c.setBlockMomentum(Double.parseDouble(v))),
-            Map.entry("validation-fraction", (c, v) -> c.setValidationFraction(Double.parseDouble(v))),
-            Map.entry("seed", (c, v) -> c.setSeed(Long.parseLong(v))),
-            Map.entry("lr-schedule", CnnClassifier::setLrSchedule),
-            Map.entry("momentum", (c, v) -> c.setMomentum(Double.parseDouble(v))),
-            Map.entry("weight-decay", (c, v) -> c.setWeightDecay(Double.parseDouble(v))),
-            Map.entry("early-stopping", (c, v) -> c.setEarlyStoppingPatience(Integer.parseInt(v))),
-            Map.entry("augment", CnnClassifier::setAugmentation));
-
-    private PipelineDefinition() {
-    }
-
-    /** The steps of a definition file with the overrides applied: each an argument vector for SparkDl.run. */
-    static List<String[]> steps(String file, String[] overrides, Set<String> trainOptions, Set<String> evalOptions)
-            throws IOException {
-        Map<String, JsonNode> fields = read(file);
-        boolean clustering = kind(file, fields).equals("ImageKMeans");
-        if (clustering) {
-            if (!fields.containsKey("source.data")) {
-                throw new CliArgs.UsageException(file + ": missing field source.data");
+    private PipelineDefinition(String file, JsonNode root) {
+        this.file = file;
+        for (Map.Entry<String, JsonNode> e : root.properties()) {
+            if (!SECTIONS.contains(e.getKey())) {
+                throw usage("unknown section " + e.getKey() + " (known: " + String.join(", ", SECTIONS) + ")");
             }
-            CliArgs over = new CliArgs(overrides, 0, CLUSTER_OPTIONS, FLAGS);
-            List<String[]> steps = new ArrayList<>();
-            steps.add(argv("cluster", options(file, fields, CLUSTER), over, union(CLUSTER_OPTIONS, FLAGS)));
-            return steps;
-        }
-        CliArgs over = new CliArgs(overrides, 0, union(trainOptions, evalOptions), union(FLAGS, Set.of("normalize")));
-
-        Map<String, String> train = options(file, fields, TRAIN);
-        for (String required : List.of("source.data", "outputs.model")) {
-            if (!fields.containsKey(required)) {
-                throw new CliArgs.UsageException(file + ": missing field " + required);
+            if (!e.getValue().isNull()) {
+                sections.put(e.getKey(), e.getValue());
             }
         }
-        List<String[]> steps = new ArrayList<>();
-        steps.add(argv("train", train, over, union(trainOptions, union(FLAGS, Set.of("normalize")))));
-        Map<String, String> eval = options(file, fields, EVALUATE);
-        if (!eval.isEmpty()) {
-            if (!eval.containsKey("data")) {
-                throw new CliArgs.UsageException(file + ": the evaluation section needs evaluation.data");
+        for (String s : List.of("source", "preprocessing", "estimator", "ensemble", "evaluation", "outputs",
+                "spark")) {
+            if (sections.containsKey(s) && !sections.get(s).isObject()) {
+                throw usage(s + " must be a JSON object but was " + sections.get(s));
             }
-            eval.put("model", over.get("model", train.get("model")));
-            if (train.containsKey("master")) {
-                eval.put("master", train.get("master"));
-            }
-            // --data overrides the training source, not the evaluation set
-            steps.add(argv("evaluate", eval, over, union(FLAGS, Set.of("master"))));
         }
-        return steps;
     }
 
-    /** The definition's fields, flattened ({@code estimator.epochs}); a bad file fails naming the file. */
-    private static Map<String, JsonNode> read(String file) throws IOException {
+    /** The commands of a definition file, the overrides parsed into them; run them in order. */
+    static List<Job> jobs(String file, List<String> overrides) throws IOException {
+        PipelineDefinition d = read(file);
+        JsonNode type = d.field("estimator", "type");
+        String kind = type == null ? "CnnClassifier" : type.asText();
+        return switch (kind) {
+            case "CnnClassifier" -> d.train(overrides);
+            case "ImageKMeans" -> List.of(d.cluster(overrides));
+            default -> throw d.usage("estimator.type must be CnnClassifier or ImageKMeans but was " + kind);
+        };
+    }
+
+    /**
+     * The training half of a definition as a template for {@code retrain}: a Pipeline of an ImageDecoder
+     * (preprocessing.imageSize and channels, else the architecture's input), an ImageNormalizer when
+     * preprocessing.normalize is true, and the CnnClassifier with the estimator's params, set as for train. The
+     * source, outputs, evaluation and spark sections are not used (retrain reads its lake and writes its
+     * registry), nor is a warm start (retrain starts from its champion).
+     */
+    static Pipeline template(String file) throws IOException {
+        PipelineDefinition d = read(file);
+        JsonNode type = d.field("estimator", "type");
+        if (type != null && !type.asText().equals("CnnClassifier")) {
+            throw d.usage("retrain needs estimator.type CnnClassifier");
+        }
+        for (String f : List.of("initialModel", "frozenLayers")) {
+            if (d.field("estimator", f) != null) {
+                throw d.usage("estimator." + f + " is not for retrain, which warm-starts from its champion "
+                        + "(use --frozen-layers)");
+            }
+        }
+        d.checkFields("preprocessing", Set.of("imageSize", "channels", "normalize"));
+        TrainCommand t = SparkDl.parse(new TrainCommand(), List.of());
+        d.setParams("estimator", t.cnn, t.params, Set.of("type"), t);
+        d.preprocessing(t);
+        t.configure();
+        int[] shape = t.inputShape(NetworkSpec.parse(t.cnn.getArch()));
+        if (shape[0] > 0) {
+            t.cnn.setHeight(shape[0]).setWidth(shape[1]);
+        }
+        if (shape[2] > 0) {
+            t.cnn.setChannels(shape[2]);
+        }
+        ImageDecoder decoder = new ImageDecoder().setSize(shape[0], shape[1]).setChannels(shape[2])
+                .setHandleInvalid("skip");
+        List<PipelineStage> stages = new ArrayList<>(List.of(decoder));
+        if (t.normalize) {
+            stages.add(new ImageNormalizer().setChannels(shape[2]));
+        }
+        stages.add(t.cnn);
+        return new Pipeline().setStages(stages.toArray(new PipelineStage[0]));
+    }
+
+    static PipelineDefinition read(String file) throws IOException {
         File f = new File(file);
         if (!f.isFile()) {
             throw new CliArgs.UsageException("pipeline definition " + file + " does not exist");
@@ -171,207 +144,208 @@ final class PipelineDefinition {
         if (root == null || !root.isObject()) {
             throw new CliArgs.UsageException(file + ": must be a JSON object");
         }
-        Map<String, JsonNode> fields = new LinkedHashMap<>();
-        flatten(file, "", root, fields);
-        return fields;
+        return new PipelineDefinition(file, root);
     }
 
-    /** The estimator.type (CnnClassifier or ImageKMeans), after every field was checked to be known for it. */
-    private static String kind(String file, Map<String, JsonNode> fields) {
-        JsonNode type = fields.get("estimator.type");
-        String kind = type == null ? "CnnClassifier" : type.asText();
-        if (!kind.equals("CnnClassifier") && !kind.equals("ImageKMeans")) {
-            throw new CliArgs.UsageException(file + ": estimator.type must be CnnClassifier or ImageKMeans but was "
-                    + kind);
+    private List<Job> train(List<String> overrides) {
+        checkFields("source", Set.of("data"));
+        checkFields("preprocessing", Set.of("imageSize", "channels", "normalize"));
+        checkFields("outputs", Set.of("model", "metricsJson", "reportDir"));
+        checkFields("evaluation", Set.of("data", "metricsJson", "reportDir"));
+        checkFields("spark", Set.of("master"));
+        TrainCommand t = SparkDl.parse(new TrainCommand(), overrides);
+        setParams("estimator", t.cnn, t.params, Set.of("type"), t);
+        require("source", "data");
+        require("outputs", "model");
+        t.data = t.data != null ? t.data : path(string("source", "data"));
+        t.model = t.model != null ? t.model : path(string("outputs", "model"));
+        t.metricsJson = t.metricsJson != null ? t.metricsJson : path(string("outputs", "metricsJson"));
+        t.reportDir = t.reportDir != null ? t.reportDir : path(string("outputs", "reportDir"));
+        t.master = t.master != null ? t.master : string("spark", "master");
+        preprocessing(t);
+        if (sections.containsKey("ensemble")) {
+            setParams("ensemble", t.ensemble, t.params, Set.of(), null);
+            t.ensembleFromDefinition = true;
         }
-        boolean clustering = kind.equals("ImageKMeans");
-        for (String k : fields.keySet()) {
-            String top = k.contains(".") ? k.substring(0, k.indexOf('.')) : k;
-            boolean known = clustering ? CLUSTER.containsKey(k) : TRAIN.containsKey(k) || EVALUATE.containsKey(k);
-            if (!TOP.contains(top) || (!k.equals("name") && !k.equals("description") && !known)) {
-                List<String> names = new ArrayList<>(clustering ? CLUSTER.keySet() : TRAIN.keySet());
-                if (!clustering) {
-                    names.addAll(EVALUATE.keySet());
-                }
-                throw new CliArgs.UsageException(file + ": unknown field " + k + " for estimator.type " + kind
-                        + " (known: name, description, " + String.join(", ", names) + ")");
+        List<Job> jobs = new ArrayList<>(List.of(t));
+        if (sections.containsKey("evaluation")) {
+            require("evaluation", "data");
+            EvaluateCommand e = new EvaluateCommand();
+            e.data = path(string("evaluation", "data"));
+            e.metricsJson = path(string("evaluation", "metricsJson"));
+            e.reportDir = path(string("evaluation", "reportDir"));
+            e.model = t.model;
+            e.master = t.master;
+            e.overwrite = t.overwrite;
+            e.failOnBadFiles = t.failOnBadFiles;
+            jobs.add(e);
+        }
+        return jobs;
+    }
+
+    /** preprocessing.imageSize, normalize and channels (the classifier's param) of a train command. */
+    private void preprocessing(TrainCommand t) {
+        t.imageSize = t.imageSize != null ? t.imageSize : string("preprocessing", "imageSize");
+        JsonNode normalize = field("preprocessing", "normalize");
+        if (normalize != null) {
+            if (!normalize.isBoolean()) {
+                throw usage("preprocessing.normalize must be true or false but was " + normalize);
+            }
+            t.normalize |= normalize.booleanValue();
+        }
+        JsonNode channels = field("preprocessing", "channels");
+        if (channels != null) {
+            ParamOptions.setFromJson(t.cnn, t.cnn.channels().name(), channels, file + ": preprocessing.channels");
+        }
+    }
+
+    private Job cluster(List<String> overrides) {
+        checkFields("source", Set.of("data"));
+        checkFields("preprocessing", Set.of("imageSize", "channels", "features", "pca"));
+        checkFields("outputs", Set.of("assignments", "format", "model", "metricsJson", "reportDir"));
+        checkFields("spark", Set.of("master"));
+        for (String s : List.of("ensemble", "evaluation")) {
+            if (sections.containsKey(s)) {
+                throw usage(s + " is not used by estimator.type ImageKMeans");
             }
         }
-        return kind;
+        ClusterCommand c = SparkDl.parse(new ClusterCommand(), overrides);
+        setParams("estimator", c.kmeans, c.params, Set.of("type"), null);
+        require("source", "data");
+        c.data = c.data != null ? c.data : path(string("source", "data"));
+        c.imageSize = c.imageSize != null ? c.imageSize : string("preprocessing", "imageSize");
+        if (c.features.equals("pixels") && !overrides.contains("--features")) {
+            String f = string("preprocessing", "features");
+            c.features = f == null ? "pixels" : f.startsWith("cnn:") ? "cnn:" + path(f.substring(4)) : f;
+        }
+        c.out = c.out != null ? c.out : path(string("outputs", "assignments"));
+        c.format = overrides.contains("--format") ? c.format : orElse(string("outputs", "format"), c.format);
+        c.model = c.model != null ? c.model : path(string("outputs", "model"));
+        c.metricsJson = c.metricsJson != null ? c.metricsJson : path(string("outputs", "metricsJson"));
+        c.reportDir = c.reportDir != null ? c.reportDir : path(string("outputs", "reportDir"));
+        c.master = c.master != null ? c.master : string("spark", "master");
+        JsonNode channels = field("preprocessing", "channels");
+        if (channels != null) {
+            ParamOptions.setFromJson(c.decoder, "channels", channels, file + ": preprocessing.channels");
+        }
+        JsonNode pca = field("preprocessing", "pca");
+        if (pca != null) {
+            ParamOptions.setFromJson(c.pca, "k", pca, file + ": preprocessing.pca");
+            c.withPca = true;
+        }
+        return c;
     }
 
     /**
-     * The training half of a definition as a template for {@code retrain}: a Pipeline of an ImageDecoder
-     * (preprocessing.imageSize and channels, else the architecture's input), an ImageNormalizer when
-     * preprocessing.normalize is true, and a CnnClassifier with the estimator's params (preprocessing.augment
-     * becomes its augmentation). The source, outputs, evaluation and spark sections are not used (retrain
-     * reads its lake and writes its registry), nor is a warm start (retrain starts from its champion).
+     * Sets each field of {@code section} (but {@code skip}) as the param of that name on {@code stage}: the
+     * command must expose it (the same params as its options). Command-line options set later win. {@code train}:
+     * the train command whose arch field (a built-in name, JSON, or a file) this is, else null.
      */
-    static Pipeline template(String file) throws IOException {
-        Map<String, JsonNode> fields = read(file);
-        if (!kind(file, fields).equals("CnnClassifier")) {
-            throw new CliArgs.UsageException(file + ": retrain needs estimator.type CnnClassifier");
+    private void setParams(String section, Params stage, ParamOptions exposed, Set<String> skip, TrainCommand train) {
+        JsonNode s = sections.get(section);
+        if (s == null) {
+            return;
         }
-        for (String f : List.of("estimator.initialModel", "estimator.freezeLayers")) {
-            if (fields.containsKey(f)) {
-                throw new CliArgs.UsageException(file + ": " + f + " is not for retrain, which warm-starts from its "
-                        + "champion (use --frozen-layers)");
-            }
-        }
-        Map<String, String> o = options(file, fields, TRAIN);
-        String arch = o.getOrDefault("arch", "lenet");
-        if (!NetworkSpec.builtIns().contains(arch.toLowerCase(java.util.Locale.ROOT)) && !arch.trim().startsWith("{")) {
-            File a = new File(arch);
-            if (!a.isFile()) {
-                throw new CliArgs.UsageException(file + ": estimator.arch must be one of " + NetworkSpec.builtIns()
-                        + " or a JSON file, but " + arch + " is neither");
-            }
-            arch = Files.readString(a.toPath(), StandardCharsets.UTF_8);
-        }
-        int[] dflt = NetworkSpec.parse(arch).defaultInput();
-        int[] size = o.containsKey("image-size") ? size(file, o.get("image-size"))
-                : dflt != null ? new int[]{dflt[0], dflt[1]} : new int[]{0, 0};
-        int channels = o.containsKey("channels") ? Integer.parseInt(o.get("channels")) : dflt != null ? dflt[2] : 0;
-        CnnClassifier cnn = new CnnClassifier().setArch(arch).setImageHeight(size[0]).setImageWidth(size[1])
-                .setImageChannels(channels);
-        ImageDecoder decoder = new ImageDecoder().setSize(size[0], size[1]).setChannels(channels)
-                .setHandleInvalid("skip");
-        for (Map.Entry<String, String> e : o.entrySet()) {
-            BiConsumer<CnnClassifier, String> setter = CLASSIFIER.get(e.getKey());
-            if (setter == null) {
+        for (Map.Entry<String, JsonNode> e : s.properties()) {
+            String key = e.getKey();
+            String where = file + ": " + section + "." + key;
+            if (skip.contains(key) || e.getValue().isNull()) {
                 continue;
             }
-            try {
-                setter.accept(cnn, e.getValue());
-            } catch (IllegalArgumentException bad) {
-                throw new CliArgs.UsageException(file + ": " + field(e.getKey()) + " = " + e.getValue()
-                        + " is not valid: " + bad.getMessage());
+            Param<?> p = exposed.exposed(stage, key);
+            if (p == null) {
+                throw unknown(section, key, exposed.exposedNames(stage), stage);
             }
-        }
-        List<PipelineStage> stages = new ArrayList<>(List.of(decoder));
-        if ("true".equals(o.get("normalize"))) {
-            stages.add(new ImageNormalizer().setChannels(channels));
-        }
-        stages.add(cnn);
-        return new Pipeline().setStages(stages.toArray(new PipelineStage[0]));
-    }
-
-    /** The definition field behind a train option. */
-    private static String field(String option) {
-        return TRAIN.entrySet().stream().filter(e -> option.equals(e.getValue()[0])).map(Map.Entry::getKey)
-                .findFirst().orElse(option);
-    }
-
-    private static int[] size(String file, String value) {
-        String[] p = value.toLowerCase(java.util.Locale.ROOT).split("x");
-        try {
-            if (p.length == 2) {
-                int h = Integer.parseInt(p[0].trim());
-                int w = Integer.parseInt(p[1].trim());
-                if (h > 0 && w > 0 && h <= NetworkSpec.MAX_SIDE && w <= NetworkSpec.MAX_SIDE) {
-                    return new int[]{h, w};
+            JsonNode v = e.getValue();
+            if (key.equals("arch") && train != null) {
+                if (!v.isTextual() || v.asText().isBlank()) {
+                    throw new CliArgs.UsageException(where + " must be a non-empty string but was " + v);
                 }
-            }
-        } catch (NumberFormatException ignored) {
-            // fall through to the error below
-        }
-        throw new CliArgs.UsageException(file + ": preprocessing.imageSize must look like 28x28, each side between 1 "
-                + "and " + NetworkSpec.MAX_SIDE + ", but was '" + value + "'");
-    }
-
-    private static String[] argv(String command, Map<String, String> base, CliArgs over, Set<String> accepted) {
-        Map<String, String> m = new LinkedHashMap<>(base);
-        for (String k : accepted) {
-            if (over.has(k)) {
-                m.put(k, over.get(k, null));
-            }
-        }
-        List<String> out = new ArrayList<>(List.of(command));
-        m.forEach((k, v) -> {
-            if (FLAGS.contains(k)) {
-                out.add("--" + k);
-            } else if (k.equals("normalize")) {
-                if (!v.equals("false")) {
-                    out.add("--" + k);
-                }
+                String arch = v.asText();
+                boolean named = NetworkSpec.builtIns().contains(arch.trim().toLowerCase(Locale.ROOT))
+                        || arch.trim().startsWith("{");
+                String text = named ? arch : readArch(path(arch), where);
+                train.archSource = named ? null : path(arch);
+                ParamOptions.set(stage, p, text, where);
+            } else if (PATH_PARAMS.contains(key) && v.isTextual() && !v.asText().isEmpty()) {
+                ParamOptions.set(stage, p, path(v.asText()), where);
             } else {
-                out.add("--" + k);
-                out.add(v);
+                ParamOptions.setFromJson(stage, key, v, where);
             }
-        });
-        return out.toArray(new String[0]);
+        }
     }
 
-    private static Map<String, String> options(String file, Map<String, JsonNode> fields, Map<String, String[]> map) {
-        Map<String, String> out = new LinkedHashMap<>();
-        map.forEach((field, spec) -> {
-            JsonNode v = fields.get(field);
-            if (v == null || spec[0] == null) {
-                return;
-            }
-            switch (spec[1]) {
-                case "i" -> {
-                    if (!v.isIntegralNumber()) {
-                        throw new CliArgs.UsageException(file + ": " + field + " must be an integer but was " + v);
-                    }
-                }
-                case "b" -> {
-                    if (!v.isBoolean()) {
-                        throw new CliArgs.UsageException(file + ": " + field + " must be true or false but was " + v);
-                    }
-                }
-                case "n" -> {
-                    if (!v.isNumber()) {
-                        throw new CliArgs.UsageException(file + ": " + field + " must be a number but was " + v);
-                    }
-                }
-                default -> {
-                    if (!v.isTextual() || v.asText().isBlank()) {
-                        throw new CliArgs.UsageException(file + ": " + field + " must be a non-empty string but was "
-                                + v);
-                    }
-                }
-            }
-            out.put(spec[0], PATHS.contains(spec[0]) ? relativeTo(file, spec[0], v.asText()) : v.asText());
-        });
-        return out;
+    private static String readArch(String path, String where) {
+        File f = new File(path);
+        if (!f.isFile()) {
+            throw new CliArgs.UsageException(where + ": " + path + " is neither a built-in network ("
+                    + String.join(", ", NetworkSpec.builtIns()) + ") nor a JSON file");
+        }
+        try {
+            return Files.readString(f.toPath(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("Cannot read " + path, e);
+        }
     }
 
-    /** A path field of the definition, resolved against the definition file's folder. */
-    private static String relativeTo(String file, String option, String value) {
-        if (option.equals("features")) {
-            return value.startsWith("cnn:") ? "cnn:" + relativeTo(file, "model", value.substring(4)) : value;
+    private CliArgs.UsageException unknown(String section, String key, List<String> known, Params stage) {
+        String renamed = RENAMED.get(section + "." + key);
+        return usage("unknown field " + section + "." + key
+                + (renamed != null ? " (renamed: " + renamed + ")" : "")
+                + (stage == null ? "" : " for " + stage.getClass().getSimpleName())
+                + " (known: " + String.join(", ", known) + ")");
+    }
+
+    private void checkFields(String section, Set<String> known) {
+        JsonNode s = sections.get(section);
+        if (s == null) {
+            return;
         }
-        if (option.equals("arch") && (NetworkSpec.builtIns().contains(value.toLowerCase(java.util.Locale.ROOT))
-                || value.trim().startsWith("{"))) {
-            return value;
+        for (Map.Entry<String, JsonNode> e : s.properties()) {
+            if (!known.contains(e.getKey())) {
+                throw unknown(section, e.getKey(), known.stream().sorted().toList(), null);
+            }
         }
-        if (value.contains("://") || new File(value).isAbsolute()) {
+    }
+
+    private void require(String section, String key) {
+        if (field(section, key) == null) {
+            throw usage("missing field " + section + "." + key);
+        }
+    }
+
+    private JsonNode field(String section, String key) {
+        JsonNode s = sections.get(section);
+        JsonNode v = s == null ? null : s.get(key);
+        return v == null || v.isNull() ? null : v;
+    }
+
+    /** A string field, or null when absent. */
+    private String string(String section, String key) {
+        JsonNode v = field(section, key);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isTextual() || v.asText().isBlank()) {
+            throw usage(section + "." + key + " must be a non-empty string but was " + v);
+        }
+        return v.asText();
+    }
+
+    private static String orElse(String a, String b) {
+        return a != null ? a : b;
+    }
+
+    /** A path field of the definition, resolved against the definition file's folder (null stays null). */
+    private String path(String value) {
+        if (value == null || value.contains("://") || new File(value).isAbsolute()) {
             return value;
         }
         File dir = new File(file).getAbsoluteFile().getParentFile();
         return dir.toPath().resolve(value).normalize().toString();
     }
 
-    private static void flatten(String file, String prefix, JsonNode node, Map<String, JsonNode> out) {
-        // properties(), not fields(): jackson 2.21 (the Spark 4.2 line) deprecates fields(); both lines have it
-        for (Map.Entry<String, JsonNode> e : node.properties()) {
-            String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
-            if (e.getValue().isObject()) {
-                flatten(file, key, e.getValue(), out);
-            } else if (e.getValue().isNull()) {
-                continue;
-            } else if (e.getValue().isArray()) {
-                throw new CliArgs.UsageException(file + ": " + key + " must not be a list");
-            } else {
-                out.put(key, e.getValue());
-            }
-        }
-    }
-
-    private static Set<String> union(Set<String> a, Set<String> b) {
-        Set<String> u = new java.util.HashSet<>(a);
-        u.addAll(b);
-        return u;
+    private CliArgs.UsageException usage(String message) {
+        return new CliArgs.UsageException(file + ": " + message);
     }
 }

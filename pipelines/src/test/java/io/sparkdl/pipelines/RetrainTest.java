@@ -345,7 +345,7 @@ class RetrainTest {
         Files.writeString(def, """
                 {"name": "retrain-small", "source": {"data": "unused"},
                  "preprocessing": {"imageSize": "24x24", "channels": 1, "normalize": true},
-                 "estimator": {"type": "CnnClassifier", "arch": "lenet", "epochs": 1, "batchSize": 16, "workers": 2},
+                 "estimator": {"type": "CnnClassifier", "arch": "lenet", "epochs": 1, "batchSize": 16, "numWorkers": 2},
                  "outputs": {"model": "unused"}}""");
         CliArgs.UsageException both = org.junit.jupiter.api.Assertions.assertThrows(CliArgs.UsageException.class,
                 () -> SparkDl.run(args(lake, reg, hold, tmp.resolve("m.json"), "--definition", def.toString(),

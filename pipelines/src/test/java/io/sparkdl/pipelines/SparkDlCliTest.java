@@ -112,7 +112,7 @@ class SparkDlCliTest {
     void trainsAnEnsembleThatEvaluateAndPredictAccept() throws Exception {
         Path ens = tmp.resolve("ensemble");
         assertEquals(0, SparkDl.run(new String[]{"train", "--data", data(), "--model", ens.toString(), "--epochs", "2",
-                "--ensemble", "2", "--combine", "vote", "--workers", "2", "--master", "local[2]", "--seed", "5"}));
+                "--ensemble", "2", "--combination", "vote", "--workers", "2", "--master", "local[2]", "--seed", "5"}));
         Path eval = tmp.resolve("ens-eval.json");
         assertEquals(0, SparkDl.run(new String[]{"evaluate", "--data", data(), "--model", ens.toString(),
                 "--master", "local[2]", "--metrics-json", eval.toString()}));
@@ -121,7 +121,7 @@ class SparkDlCliTest {
                 tmp.resolve("ens-pred").toString(), "--master", "local[2]"}));
         CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{
                 "train", "--data", data(), "--model", ens.toString(), "--ensemble", "2", "--combine", "median"}));
-        assertTrue(e.getMessage().contains("--combine"), e.getMessage());
+        assertTrue(e.getMessage().contains("--combination median is not valid"), e.getMessage());
     }
 
     @Test
@@ -148,18 +148,17 @@ class SparkDlCliTest {
                         "--epochz", "1"}));
         assertTrue(e.getMessage().contains("--epochz"), e.getMessage());
 
-        // the training-quality fields become options of the train step
-        List<String> bn = List.of(PipelineDefinition.steps(new File("fashion-bncnn.json").getAbsolutePath(),
-                new String[0], SparkDl.TRAIN_OPTIONS, SparkDl.EVALUATE_OPTIONS).get(0));
-        for (String[] kv : new String[][]{{"--arch", "bncnn"}, {"--augment", "translate=0.08,rotate=8,flip=horizontal"},
-                {"--lr-schedule", "cosine"}, {"--early-stopping", "4"}}) {
-            assertEquals(kv[1], bn.get(bn.indexOf(kv[0]) + 1), String.join(" ", bn));
-        }
-        assertTrue(bn.contains("--normalize"), String.join(" ", bn));
+        // the training-quality fields set the classifier's params by their names
+        TrainCommand bn = (TrainCommand) PipelineDefinition.jobs(new File("fashion-bncnn.json").getAbsolutePath(),
+                List.of()).get(0);
+        assertEquals("bncnn", bn.cnn.getArch());
+        assertEquals("translate=0.08,rotate=8,flip=horizontal", bn.cnn.getAugmentation());
+        assertEquals("cosine", bn.cnn.getLrSchedule());
+        assertEquals(4, bn.cnn.getEarlyStoppingPatience());
+        assertTrue(bn.normalize);
         Files.writeString(f, Files.readString(new File("fashion-bncnn.json").toPath())
                 .replace("\"normalize\": true", "\"normalize\": false"));
-        assertTrue(!List.of(PipelineDefinition.steps(f.toString(), new String[0], SparkDl.TRAIN_OPTIONS,
-                SparkDl.EVALUATE_OPTIONS).get(0)).contains("--normalize"));
+        assertTrue(!((TrainCommand) PipelineDefinition.jobs(f.toString(), List.of()).get(0)).normalize);
     }
 
     @Test
@@ -301,7 +300,7 @@ class SparkDlCliTest {
         copyClass("shirt", two, 30);
         Path tuned = tmp.resolve("tuned-model");
         assertEquals(0, SparkDl.run(new String[]{"train", "--data", two.toString(), "--model", tuned.toString(),
-                "--initial-model", model.toString(), "--freeze-layers", "4", "--epochs", "1",
+                "--initial-model", model.toString(), "--initial-classes", "replace", "--freeze-layers", "4", "--epochs", "1",
                 "--validation-fraction", "0", "--master", "local[2]"}));
         io.sparkdl.classification.CnnClassifierModel t = loadModel(tuned);
         assertEquals(List.of("shirt", "sneaker"), List.of(t.labels()), "a new output layer for the new label set");

@@ -35,6 +35,7 @@ class SparkSubmitIT {
         File jar = appJar();
         try (ZipFile z = new ZipFile(jar)) {
             assertNotNull(z.getEntry("io/sparkdl/pipelines/SparkDl.class"));
+            assertNotNull(z.getEntry("picocli/CommandLine.class"), "the command line's picocli is inside");
             assertNotNull(z.getEntry("io/sparkdl/classification/CnnClassifier.class"));
             assertNotNull(z.getEntry("org/nd4j/linalg/factory/Nd4j.class"));
             assertNotNull(z.getEntry("io/sparkdl/shaded/gson/Gson.class"));

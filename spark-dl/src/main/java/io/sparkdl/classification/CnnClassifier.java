@@ -323,6 +323,10 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
             throw new IllegalArgumentException("Column " + getLabelCol()
                     + " must be of type string or numeric but was " + lt.simpleString());
         }
+        if (getFrozenLayers() > 0 && getInitialModel().isEmpty()) {
+            throw new IllegalArgumentException("frozenLayers = " + getFrozenLayers()
+                    + " needs initialModel (the layers to freeze must come trained)");
+        }
         if (isDefined(validationIndicatorCol)) {
             StructField v = SharedParams.requireColumn(schema, getValidationIndicatorCol(), "Validation indicator");
             if (!v.dataType().equals(org.apache.spark.sql.types.DataTypes.BooleanType)) {

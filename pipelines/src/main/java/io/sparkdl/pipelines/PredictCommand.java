@@ -1,0 +1,81 @@
+package io.sparkdl.pipelines;
+
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.apache.spark.ml.functions.vector_to_array;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.when;
+
+/** {@code spark-dl predict}: one row per file (path, predicted label, probabilities, error) as Parquet or CSV. */
+@Command(name = "predict", description = "Predict the class of every image under a folder with a saved model; "
+        + "writes one row per file: path, predictedLabel, probability, error.")
+final class PredictCommand extends Job {
+    @Option(names = "--data", required = true, paramLabel = "DIR", description = "Images (any folder layout).")
+    String data;
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "A model train saved.")
+    String model;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the predictions are written.")
+    String out;
+    @Option(names = "--format", paramLabel = "parquet|csv", description = "Output format (default: parquet).")
+    String format = "parquet";
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark.master, else local[*]).")
+    String master;
+    @Option(names = "--metrics-json", paramLabel = "FILE", description = "Write counts (images, bad files) as JSON.")
+    String metricsJson;
+    @Option(names = "--fail-on-bad-files", description = "Fail on a file that cannot be decoded (default: a row "
+            + "with the error).")
+    boolean failOnBadFiles;
+    @Option(names = "--overwrite", description = "Replace outputs that spark-dl wrote before.")
+    boolean overwrite;
+
+    @Override
+    public Integer call() throws IOException {
+        String dataDir = Jobs.existingDir(data, "--data");
+        String modelDir = Jobs.existingDir(model, "--model");
+        if (!format.equals("parquet") && !format.equals("csv")) {
+            throw new CliArgs.UsageException("--format must be parquet or csv but was " + format);
+        }
+        SparkSession spark = Jobs.session(master, "spark-dl predict");
+        try {
+            OutputPaths outputs = new OutputPaths("predict", overwrite, spark.sparkContext().hadoopConfiguration())
+                    .input("--data", dataDir).input("--model", modelDir)
+                    .output("--out", out, OutputPaths.Kind.PREDICTIONS)
+                    .output("--metrics-json", metricsJson, OutputPaths.Kind.METRICS).check();
+            Jobs.AnyModel m = Jobs.AnyModel.load(modelDir, spark);
+            int[] s = m.inputShape();
+            Jobs.Loaded in = Jobs.load(spark, dataDir, s[0], s[1], s[2], failOnBadFiles, false);
+            Dataset<Row> pred = m.transform(in.all().drop("content"));
+            // Bad files keep their row with a null prediction; vector_to_array does not accept null.
+            org.apache.spark.sql.Column probs = when(col("probability").isNotNull(),
+                    vector_to_array(col("probability"), "float64"));
+            Dataset<Row> rows = pred.select(col("path"), col("predictedLabel"),
+                    (format.equals("csv") ? to_json(probs) : probs).as("probability"), col("decodeError").as("error"));
+            outputs.write(out, OutputPaths.Kind.PREDICTIONS, tmp -> {
+                if (format.equals("csv")) {
+                    rows.write().option("header", "true").csv(tmp);
+                } else {
+                    rows.write().parquet(tmp);
+                }
+            });
+            long n = spark.read().format(format).option("header", "true").load(out).count();
+            System.out.printf("wrote %d predictions to %s (%d bad files)%n", n, out, in.bad().size());
+            Map<String, Object> metrics = new LinkedHashMap<>();
+            metrics.put("numImages", in.numGood());
+            metrics.put("badFiles", in.bad());
+            metrics.put("output", out);
+            Jobs.writeMetrics(metricsJson, outputs, metrics);
+            return 0;
+        } finally {
+            spark.stop();
+        }
+    }
+}
