@@ -6,6 +6,7 @@ import io.sparkdl.ensemble.EnsembleClassifier;
 import io.sparkdl.ensemble.EnsembleClassifierModel;
 import io.sparkdl.eval.ClassificationMetrics;
 import io.sparkdl.image.ImageStruct;
+import io.sparkdl.io.EpochStatsCodec;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.train.EpochStats;
 import io.sparkdl.train.ValidationSplit;
@@ -25,7 +26,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -272,18 +272,7 @@ final class TrainCommand extends Job {
     }
 
     private static List<Map<String, Object>> history(List<EpochStats> epochs) {
-        List<Map<String, Object>> hist = new ArrayList<>();
-        for (EpochStats e : epochs) {
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("epoch", e.epoch());
-            r.put("loss", e.loss());
-            r.put("trainAccuracy", e.trainAccuracy());
-            r.put("validationAccuracy", Double.isNaN(e.validationAccuracy()) ? null : e.validationAccuracy());
-            r.put("imagesPerSecond", e.imagesPerSecond());
-            r.put("seconds", e.seconds());
-            hist.add(r);
-        }
-        return hist;
+        return epochs.stream().map(EpochStatsCodec::toMap).toList();
     }
 
     /**
