@@ -86,10 +86,10 @@ final class ClusterCommand extends Job {
         if (feat.startsWith("cnn:")) {
             feat = "cnn:" + Jobs.existingDir(feat.substring(4), "--features cnn:");
         } else if (!feat.equals("pixels")) {
-            throw new CliArgs.UsageException("--features must be pixels or cnn:MODEL_DIR but was " + feat);
+            throw new UsageException("--features must be pixels or cnn:MODEL_DIR but was " + feat);
         }
         if (out != null && !format.equals("parquet") && !format.equals("csv")) {
-            throw new CliArgs.UsageException("--format must be parquet or csv but was " + format);
+            throw new UsageException("--format must be parquet or csv but was " + format);
         }
         int[] size = Jobs.parseSize(imageSize);
         int channels = decoder.getChannels();

@@ -41,24 +41,24 @@ final class ExplainCommand extends Job {
         String modelDir = Jobs.existingDir(model, "--model");
         File file = new File(image);
         if (!file.isFile()) {
-            throw new CliArgs.UsageException("--image " + file + " is not a file");
+            throw new UsageException("--image " + file + " is not a file");
         }
         io.sparkdl.image.ImageCodec.Pixels px;
         try {
             px = io.sparkdl.image.ImageCodec.decode(Files.readAllBytes(file.toPath()), 0);
         } catch (io.sparkdl.image.ImageCodec.DecodeException e) {
-            throw new CliArgs.UsageException("--image " + file + " cannot be decoded: " + e.getMessage());
+            throw new UsageException("--image " + file + " cannot be decoded: " + e.getMessage());
         }
         SparkSession spark = Jobs.session(master, "spark-dl explain");
         try {
             String cls = io.sparkdl.io.SparkMLInternals.stageClassName(modelDir, spark.sparkContext());
             if (!cls.equals(CnnClassifierModel.class.getName())) {
-                throw new CliArgs.UsageException("--model " + modelDir + " holds a " + cls
+                throw new UsageException("--model " + modelDir + " holds a " + cls
                         + "; explain needs a CnnClassifierModel (explain an ensemble's members one by one)");
             }
             CnnClassifierModel m = CnnClassifierModel.load(modelDir);
             if (className != null && !List.of(m.labels()).contains(className)) {
-                throw new CliArgs.UsageException("--class " + className + " is not one of the model's classes "
+                throw new UsageException("--class " + className + " is not one of the model's classes "
                         + List.of(m.labels()));
             }
             OutputPaths outputs = new OutputPaths("explain", overwrite, spark.sparkContext().hadoopConfiguration())

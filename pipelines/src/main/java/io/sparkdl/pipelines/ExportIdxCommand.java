@@ -34,14 +34,14 @@ final class ExportIdxCommand extends Job {
     public Integer call() throws IOException {
         for (File f : new File[]{images, labels}) {
             if (!f.isFile()) {
-                throw new CliArgs.UsageException("file " + f + " does not exist");
+                throw new UsageException("file " + f + " does not exist");
             }
         }
         if (!names.equals("fashion") && !names.equals("digits")) {
-            throw new CliArgs.UsageException("--names must be fashion or digits but was " + names);
+            throw new UsageException("--names must be fashion or digits but was " + names);
         }
         if (perClass < 0 || repeat < 1 || maxShift < 0) {
-            throw new CliArgs.UsageException("--per-class and --max-shift must be >= 0 and --repeat >= 1");
+            throw new UsageException("--per-class and --max-shift must be >= 0 and --repeat >= 1");
         }
         OutputPaths outputs = new OutputPaths("export-idx", overwrite, new org.apache.hadoop.conf.Configuration())
                 .input("--images", images.getPath()).input("--labels", labels.getPath())

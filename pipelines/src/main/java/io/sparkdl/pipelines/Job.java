@@ -17,7 +17,7 @@ abstract class Job implements Callable<Integer> {
     void addParamOptions(CommandSpec spec) {
     }
 
-    /** Runs the job; returns the exit code. Throws {@link CliArgs.UsageException} for a bad command line. */
+    /** Runs the job; returns the exit code. Throws {@link UsageException} for a bad command line. */
     @Override
     public abstract Integer call() throws IOException;
 }

@@ -104,7 +104,7 @@ final class Jobs {
     static String existingDir(String path, String option) {
         File f = new File(path);
         if (!path.contains("://") && !f.isDirectory()) {
-            throw new CliArgs.UsageException(option + " " + path + (f.exists() ? " is not a folder" : " does not exist"));
+            throw new UsageException(option + " " + path + (f.exists() ? " is not a folder" : " does not exist"));
         }
         return path;
     }
@@ -126,7 +126,7 @@ final class Jobs {
         } catch (NumberFormatException ignored) {
             // fall through to the error below
         }
-        throw new CliArgs.UsageException("--image-size must look like 28x28, each side between 1 and "
+        throw new UsageException("--image-size must look like 28x28, each side between 1 and "
                 + NetworkSpec.MAX_SIDE + ", but was '" + s + "'");
     }
 
@@ -149,7 +149,7 @@ final class Jobs {
                 return of(EnsembleClassifierModel.load(dir));
             }
             if (!cls.equals(CnnClassifierModel.class.getName())) {
-                throw new CliArgs.UsageException("--model " + dir + " holds a " + cls
+                throw new UsageException("--model " + dir + " holds a " + cls
                         + ", not a CnnClassifierModel or EnsembleClassifierModel");
             }
             return of(CnnClassifierModel.load(dir));

@@ -111,7 +111,7 @@ final class OutputPaths {
                 : o.startsWith(p + "/") ? "is inside"
                 : p.startsWith(o + "/") ? "contains" : null;
         if (relation != null) {
-            throw new CliArgs.UsageException(out.option + " " + out.path + " " + relation + " the " + role + " "
+            throw new UsageException(out.option + " " + out.path + " " + relation + " the " + role + " "
                     + other.option + " " + other.path + (role.equals("input") ? "; writing there could destroy or "
                     + "mix with the input" : "") + ": choose a separate path");
         }
@@ -126,7 +126,7 @@ final class OutputPaths {
             }
             FileStatus st = fs.getFileStatus(p);
             if (st.isDirectory() != out.kind.folder) {
-                throw new CliArgs.UsageException(out.option + " " + out.path + " is " + (st.isDirectory()
+                throw new UsageException(out.option + " " + out.path + " is " + (st.isDirectory()
                         ? "a folder" : "a file") + "; it must name " + (out.kind.folder ? "a folder" : "a file")
                         + " to write " + out.kind.what + " to");
             }
@@ -134,12 +134,12 @@ final class OutputPaths {
                 return;
             }
             if (!overwrite) {
-                throw new CliArgs.UsageException(out.option + " " + out.path + " already exists; pass --overwrite to "
+                throw new UsageException(out.option + " " + out.path + " already exists; pass --overwrite to "
                         + "replace " + out.kind.what + " that spark-dl wrote there (nothing else is ever replaced)");
             }
             String kind = writtenKind(fs, p, st);
             if (kind == null || !kind.equals(out.kind.name())) {
-                throw new CliArgs.UsageException(out.option + " " + out.path + " holds " + (kind == null
+                throw new UsageException(out.option + " " + out.path + " holds " + (kind == null
                         ? "files spark-dl did not write" : Kind.valueOf(kind).what + ", not " + out.kind.what)
                         + ": not replacing it, even with --overwrite; choose another path");
             }

@@ -183,34 +183,34 @@ final class ParamOptions {
      */
     static void setFromJson(Params stage, String field, JsonNode v, String where) {
         if (!stage.hasParam(field)) {
-            throw new CliArgs.UsageException(where + " is not a param of " + stage.getClass().getSimpleName());
+            throw new UsageException(where + " is not a param of " + stage.getClass().getSimpleName());
         }
         Param<?> p = stage.getParam(field);
         Object value;
         if (p instanceof IntParam) {
             if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-                throw new CliArgs.UsageException(where + " must be an integer but was " + v);
+                throw new UsageException(where + " must be an integer but was " + v);
             }
             value = v.intValue();
         } else if (p instanceof LongParam) {
             if (!v.isIntegralNumber() || !v.canConvertToLong()) {
-                throw new CliArgs.UsageException(where + " must be a whole number between " + Long.MIN_VALUE
+                throw new UsageException(where + " must be a whole number between " + Long.MIN_VALUE
                         + " and " + Long.MAX_VALUE + " but was " + v);
             }
             value = v.longValue();
         } else if (p instanceof DoubleParam) {
             if (!v.isNumber()) {
-                throw new CliArgs.UsageException(where + " must be a number but was " + v);
+                throw new UsageException(where + " must be a number but was " + v);
             }
             value = v.doubleValue();
         } else if (p instanceof BooleanParam) {
             if (!v.isBoolean()) {
-                throw new CliArgs.UsageException(where + " must be true or false but was " + v);
+                throw new UsageException(where + " must be true or false but was " + v);
             }
             value = v.booleanValue();
         } else if (p instanceof StringArrayParam || p instanceof IntArrayParam) {
             if (!v.isArray() && !v.isTextual()) {
-                throw new CliArgs.UsageException(where + " must be a list but was " + v);
+                throw new UsageException(where + " must be a list but was " + v);
             }
             List<String> items = new ArrayList<>();
             if (v.isArray()) {
@@ -221,7 +221,7 @@ final class ParamOptions {
             value = parse(p, String.join(",", items), where);
         } else {
             if (!v.isTextual()) {
-                throw new CliArgs.UsageException(where + " must be a string but was " + v);
+                throw new UsageException(where + " must be a string but was " + v);
             }
             value = v.asText();
         }
@@ -245,11 +245,11 @@ final class ParamOptions {
             String what = p instanceof IntParam ? "an integer"
                     : p instanceof LongParam ? "a whole number between " + Long.MIN_VALUE + " and " + Long.MAX_VALUE
                     : "a number";
-            throw new CliArgs.UsageException(option + " must be " + what + " but was '" + s + "'");
+            throw new UsageException(option + " must be " + what + " but was '" + s + "'");
         }
         if (p instanceof BooleanParam) {
             if (!t.equalsIgnoreCase("true") && !t.equalsIgnoreCase("false")) {
-                throw new CliArgs.UsageException(option + " must be true or false but was '" + s + "'");
+                throw new UsageException(option + " must be true or false but was '" + s + "'");
             }
             return Boolean.parseBoolean(t.toLowerCase(Locale.ROOT));
         }
@@ -260,7 +260,7 @@ final class ParamOptions {
             try {
                 return Arrays.stream(t.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
             } catch (NumberFormatException e) {
-                throw new CliArgs.UsageException(option + " must be a comma-separated list of integers but was '"
+                throw new UsageException(option + " must be a comma-separated list of integers but was '"
                         + s + "'");
             }
         }
@@ -273,7 +273,7 @@ final class ParamOptions {
         try {
             stage.set((Param<Object>) p, value);
         } catch (IllegalArgumentException e) {
-            throw new CliArgs.UsageException(where + " " + show(value) + " is not valid: " + p.doc());
+            throw new UsageException(where + " " + show(value) + " is not valid: " + p.doc());
         }
     }
 

@@ -132,17 +132,17 @@ final class PipelineDefinition {
     static PipelineDefinition read(String file) throws IOException {
         File f = new File(file);
         if (!f.isFile()) {
-            throw new CliArgs.UsageException("pipeline definition " + file + " does not exist");
+            throw new UsageException("pipeline definition " + file + " does not exist");
         }
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(Files.readString(f.toPath(), StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
-            throw new CliArgs.UsageException(file + ": not valid JSON at line " + e.getLocation().getLineNr()
+            throw new UsageException(file + ": not valid JSON at line " + e.getLocation().getLineNr()
                     + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
         }
         if (root == null || !root.isObject()) {
-            throw new CliArgs.UsageException(file + ": must be a JSON object");
+            throw new UsageException(file + ": must be a JSON object");
         }
         return new PipelineDefinition(file, root);
     }
@@ -259,7 +259,7 @@ final class PipelineDefinition {
             JsonNode v = e.getValue();
             if (key.equals("arch") && train != null) {
                 if (!v.isTextual() || v.asText().isBlank()) {
-                    throw new CliArgs.UsageException(where + " must be a non-empty string but was " + v);
+                    throw new UsageException(where + " must be a non-empty string but was " + v);
                 }
                 String arch = v.asText();
                 boolean named = NetworkSpec.builtIns().contains(arch.trim().toLowerCase(Locale.ROOT))
@@ -278,7 +278,7 @@ final class PipelineDefinition {
     private static String readArch(String path, String where) {
         File f = new File(path);
         if (!f.isFile()) {
-            throw new CliArgs.UsageException(where + ": " + path + " is neither a built-in network ("
+            throw new UsageException(where + ": " + path + " is neither a built-in network ("
                     + String.join(", ", NetworkSpec.builtIns()) + ") nor a JSON file");
         }
         try {
@@ -288,7 +288,7 @@ final class PipelineDefinition {
         }
     }
 
-    private CliArgs.UsageException unknown(String section, String key, List<String> known, Params stage) {
+    private UsageException unknown(String section, String key, List<String> known, Params stage) {
         String renamed = RENAMED.get(section + "." + key);
         return usage("unknown field " + section + "." + key
                 + (renamed != null ? " (renamed: " + renamed + ")" : "")
@@ -345,7 +345,7 @@ final class PipelineDefinition {
         return dir.toPath().resolve(value).normalize().toString();
     }
 
-    private CliArgs.UsageException usage(String message) {
-        return new CliArgs.UsageException(file + ": " + message);
+    private UsageException usage(String message) {
+        return new UsageException(file + ": " + message);
     }
 }

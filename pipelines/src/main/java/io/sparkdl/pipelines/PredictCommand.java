@@ -42,7 +42,7 @@ final class PredictCommand extends Job {
         String dataDir = Jobs.existingDir(data, "--data");
         String modelDir = Jobs.existingDir(model, "--model");
         if (!format.equals("parquet") && !format.equals("csv")) {
-            throw new CliArgs.UsageException("--format must be parquet or csv but was " + format);
+            throw new UsageException("--format must be parquet or csv but was " + format);
         }
         SparkSession spark = Jobs.session(master, "spark-dl predict");
         try {

@@ -37,7 +37,7 @@ public final class SparkDl {
         EXIT_CODES.put(" " + OK, "done");
         EXIT_CODES.put(" " + FAILED, "the job failed (one line on stderr: spark-dl: error: ...)");
         EXIT_CODES.put(" " + USAGE, "bad command line or pipeline definition (one line on stderr)");
-        EXIT_CODES.put(Integer.toString(Retrain.LOCKED), "retrain: the registry is locked by another run");
+        EXIT_CODES.put(Integer.toString(RetrainCommand.LOCKED), "retrain: the registry is locked by another run");
     }
 
     private SparkDl() {
@@ -54,7 +54,7 @@ public final class SparkDl {
         int code;
         try {
             code = run(args);
-        } catch (CliArgs.UsageException e) {
+        } catch (UsageException e) {
             System.err.println("spark-dl: " + e.getMessage());
             code = USAGE;
         } catch (Throwable e) {
@@ -66,7 +66,7 @@ public final class SparkDl {
     }
 
     /**
-     * Runs one command line and returns the exit code; throws {@link CliArgs.UsageException} for a bad command
+     * Runs one command line and returns the exit code; throws {@link UsageException} for a bad command
      * line and the job's exception for a failure.
      */
     public static int run(String[] args) throws IOException {
@@ -75,7 +75,7 @@ public final class SparkDl {
         try {
             parsed = top.parseArgs(args);
         } catch (ParameterException e) {
-            throw new CliArgs.UsageException(message(e));
+            throw new UsageException(message(e));
         }
         Integer help = CommandLine.executeHelpRequest(parsed);
         if (help != null) {
@@ -131,7 +131,7 @@ public final class SparkDl {
         try {
             cl.parseArgs(args.toArray(new String[0]));
         } catch (ParameterException e) {
-            throw new CliArgs.UsageException(message(e));
+            throw new UsageException(message(e));
         }
         return job;
     }
@@ -158,23 +158,5 @@ public final class SparkDl {
                     + String.join(", ", names) + hint;
         }
         return prefix + e.getMessage() + hint;
-    }
-
-    // ---- for Retrain, which reads its options from CliArgs
-
-    static String existingDir(String path, String option) {
-        return Jobs.existingDir(path, option);
-    }
-
-    static SparkSession session(CliArgs a, String name) {
-        return Jobs.session(a.get("master", null), name);
-    }
-
-    static void writeMetrics(CliArgs a, OutputPaths outputs, Map<String, Object> metrics) throws IOException {
-        Jobs.writeMetrics(a.get("metrics-json", null), outputs, metrics);
-    }
-
-    static String projectVersion() {
-        return Jobs.projectVersion();
     }
 }

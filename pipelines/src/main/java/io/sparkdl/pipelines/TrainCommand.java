@@ -100,14 +100,14 @@ final class TrainCommand extends Job {
     }
 
     /** {@code --arch}: a built-in name or JSON as it is, else the JSON file it names. */
-    private static String archText(String arch) {
+    static String archText(String arch) {
         String t = arch.trim();
         if (NetworkSpec.builtIns().contains(t.toLowerCase(Locale.ROOT)) || t.startsWith("{")) {
             return arch;
         }
         File f = new File(arch);
         if (!f.isFile()) {
-            throw new CliArgs.UsageException("--arch must be one of " + NetworkSpec.builtIns()
+            throw new UsageException("--arch must be one of " + NetworkSpec.builtIns()
                     + " or a JSON file, but " + arch + " is neither");
         }
         try {
@@ -134,7 +134,7 @@ final class TrainCommand extends Job {
     void configure() {
         params.apply();
         if (params.given("--combination") && !params.given("--ensemble") && !ensembleFromDefinition) {
-            throw new CliArgs.UsageException("--combination needs --ensemble N");
+            throw new UsageException("--combination needs --ensemble N");
         }
         if (imageSize != null) {
             int[] hw = Jobs.parseSize(imageSize);
@@ -147,7 +147,7 @@ final class TrainCommand extends Job {
             try {
                 spec.checkInput(in[0], in[1], in[2] > 0 ? in[2] : 1);
             } catch (IllegalArgumentException e) {
-                throw new CliArgs.UsageException((imageSize != null ? "--image-size " + imageSize + " and " : "")
+                throw new UsageException((imageSize != null ? "--image-size " + imageSize + " and " : "")
                         + "--arch " + (params.given("--arch") ? params.givenText("--arch")
                         : archSource != null ? archSource : cnn.getArch()) + " do not fit: "
                         + e.getMessage());
@@ -163,7 +163,7 @@ final class TrainCommand extends Job {
                 ensemble.setFeaturesCol("image").setLabelCol("label").transformSchema(schema);
             }
         } catch (IllegalArgumentException e) {
-            throw new CliArgs.UsageException(e.getMessage());
+            throw new UsageException(e.getMessage());
         }
     }
 

@@ -51,7 +51,7 @@ class CommandLineTest {
     }
 
     static String usageError(String... args) {
-        return assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(args), String.join(" ", args))
+        return assertThrows(UsageException.class, () -> SparkDl.run(args), String.join(" ", args))
                 .getMessage();
     }
 
@@ -199,13 +199,13 @@ class CommandLineTest {
         };
         for (String[] c : cases) {
             Files.writeString(f, "{\"source\": {\"data\": \"x\"}, \"outputs\": {\"model\": \"m\"}, " + c[0] + "}");
-            CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class,
+            UsageException e = assertThrows(UsageException.class,
                     () -> SparkDl.run(new String[]{"run", f.toString()}), c[0]);
             assertTrue(e.getMessage().startsWith(f.toString()) && e.getMessage().contains(c[1]), e.getMessage());
         }
         Files.writeString(f, "{\"source\": {\"data\": \"x\"}, \"outputs\": {\"model\": \"m\"}, "
                 + "\"estimator\": {\"initialClass\": \"keep\"}}");
-        String known = assertThrows(CliArgs.UsageException.class,
+        String known = assertThrows(UsageException.class,
                 () -> SparkDl.run(new String[]{"run", f.toString()})).getMessage();
         assertTrue(known.contains("(known: ") && known.contains("initialClasses") && known.contains("frozenLayers"),
                 known);

@@ -53,7 +53,7 @@ class NothingLostTest {
     }
 
     private static String usageError(String... args) {
-        return assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(args)).getMessage();
+        return assertThrows(UsageException.class, () -> SparkDl.run(args)).getMessage();
     }
 
     @Test

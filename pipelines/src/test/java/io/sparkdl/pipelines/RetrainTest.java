@@ -347,7 +347,7 @@ class RetrainTest {
                  "preprocessing": {"imageSize": "24x24", "channels": 1, "normalize": true},
                  "estimator": {"type": "CnnClassifier", "arch": "lenet", "epochs": 1, "batchSize": 16, "numWorkers": 2},
                  "outputs": {"model": "unused"}}""");
-        CliArgs.UsageException both = org.junit.jupiter.api.Assertions.assertThrows(CliArgs.UsageException.class,
+        UsageException both = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
                 () -> SparkDl.run(args(lake, reg, hold, tmp.resolve("m.json"), "--definition", def.toString(),
                         "--arch", "bncnn")));
         assertTrue(both.getMessage().contains("--arch and --definition"), both.getMessage());
@@ -388,7 +388,7 @@ class RetrainTest {
 
     private static Process launch(String[] args, String haltAt) throws Exception {
         ProcessBuilder pb = builder(args).redirectErrorStream(true);
-        pb.environment().put(Retrain.HALT_ENV, haltAt);
+        pb.environment().put(RetrainCommand.HALT_ENV, haltAt);
         Process p = pb.start();
         p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(300, TimeUnit.SECONDS));

@@ -103,7 +103,7 @@ class SparkDlCliTest {
         }
         assertTrue(cnn.get("nmi").asDouble() > px.get("nmi").asDouble(),
                 "CNN embeddings cluster by class better than pixels: " + cnn.get("nmi") + " vs " + px.get("nmi"));
-        CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{
+        UsageException e = assertThrows(UsageException.class, () -> SparkDl.run(new String[]{
                 "cluster", "--data", data(), "--features", "hog"}));
         assertTrue(e.getMessage().contains("--features"), e.getMessage());
     }
@@ -119,7 +119,7 @@ class SparkDlCliTest {
         assertTrue(JSON.readTree(eval.toFile()).get("accuracy").asDouble() > 0.5);
         assertEquals(0, SparkDl.run(new String[]{"predict", "--data", data(), "--model", ens.toString(), "--out",
                 tmp.resolve("ens-pred").toString(), "--master", "local[2]"}));
-        CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{
+        UsageException e = assertThrows(UsageException.class, () -> SparkDl.run(new String[]{
                 "train", "--data", data(), "--model", ens.toString(), "--ensemble", "2", "--combine", "median"}));
         assertTrue(e.getMessage().contains("--combination median is not valid"), e.getMessage());
     }
@@ -138,12 +138,12 @@ class SparkDlCliTest {
         };
         for (String[] c : cases) {
             Files.writeString(f, c[0]);
-            CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class,
+            UsageException e = assertThrows(UsageException.class,
                     () -> SparkDl.run(new String[]{"run", f.toString()}));
             assertTrue(e.getMessage().contains(c[1]) && e.getMessage().contains("bad.json"), e.getMessage());
             assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
         }
-        CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class,
+        UsageException e = assertThrows(UsageException.class,
                 () -> SparkDl.run(new String[]{"run", new File("fashion-lenet-small.json").getAbsolutePath(),
                         "--epochz", "1"}));
         assertTrue(e.getMessage().contains("--epochz"), e.getMessage());
@@ -267,7 +267,7 @@ class SparkDlCliTest {
         assertEquals(0, SparkDl.run(new String[]{"evaluate", "--data", data.toString(), "--model", m.toString(),
                 "--master", "local[2]", "--metrics-json", eval.toString()}));
         assertEquals(80, JSON.readTree(eval.toFile()).get("numImages").asInt());
-        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
+        assertTrue(assertThrows(UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
                 data.toString(), "--model", "x", "--arch", tmp.resolve("nope.json").toString()}))
                 .getMessage().contains("--arch"));
     }
@@ -321,10 +321,10 @@ class SparkDlCliTest {
             }
         }
         assertTrue(colours.size() > 10, "the heat map is not blank: " + colours.size() + " colours");
-        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"explain", "--model",
+        assertTrue(assertThrows(UsageException.class, () -> SparkDl.run(new String[]{"explain", "--model",
                 m.toString(), "--image", image.toString(), "--out", png.toString(), "--class", "giraffe"}))
                 .getMessage().contains("giraffe"));
-        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"explain", "--model",
+        assertTrue(assertThrows(UsageException.class, () -> SparkDl.run(new String[]{"explain", "--model",
                 m.toString(), "--image", tmp.resolve("none.png").toString(), "--out", png.toString()}))
                 .getMessage().contains("--image"));
         for (String[] bad : new String[][]{{"--augment", "spin=3"}, {"--lr-schedule", "linear"},
@@ -333,19 +333,19 @@ class SparkDlCliTest {
             String[] args = new String[5 + bad.length];
             System.arraycopy(new String[]{"train", "--data", data.toString(), "--model", "x"}, 0, args, 0, 5);
             System.arraycopy(bad, 0, args, 5, bad.length);
-            assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(args), String.join(" ", bad));
+            assertThrows(UsageException.class, () -> SparkDl.run(args), String.join(" ", bad));
         }
     }
 
     @Test
     void usageErrorsAreOneClearLine() throws Exception {
-        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
+        assertTrue(assertThrows(UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
                 data(), "--model", "x", "--epohcs", "3"})).getMessage().contains("unknown option --epohcs"));
-        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
+        assertTrue(assertThrows(UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
                 tmp.resolve("missing").toString(), "--model", "x"})).getMessage().contains("does not exist"));
-        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"fit"}))
+        assertTrue(assertThrows(UsageException.class, () -> SparkDl.run(new String[]{"fit"}))
                 .getMessage().contains("unknown command"));
-        assertTrue(assertThrows(CliArgs.UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
+        assertTrue(assertThrows(UsageException.class, () -> SparkDl.run(new String[]{"train", "--data",
                 data(), "--model", "x", "--image-size", "big"})).getMessage().contains("--image-size"));
 
         Path empty = Files.createDirectories(tmp.resolve("empty"));
