@@ -26,8 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <ul>
  *   <li>through each residual block DL4J's gradient is twice the true one (finite differences agree with
  *   torch): the gradient comparison divides DL4J's by that factor;</li>
- *   <li>with L2 both engines take the same first step (1e-7), but from the second step DL4J's gradient of the
- *   first convolution differs, though each engine's step is consistent with its own gradient;</li>
+ *   <li>L2 together with weight decay: DL4J's configuration builder drops the L2 (with a warning), the torch
+ *   engine applies both;</li>
  *   <li>Adam with L2: for parameters whose gradient is smaller than {@code l2 w}, DL4J's first step goes the
  *   other way from torch's (and from the formula, L2 added to the gradient before Adam).</li>
  * </ul>
@@ -270,16 +270,41 @@ class TorchNetworkTest {
         return out;
     }
 
+    /**
+     * bncnn's layout (convolutions, batch norm, pooling, dense) with its kinks smoothed out: ELU for ReLU, average
+     * for max pooling, so that the loss is smooth in the parameters.
+     *
+     * <p>With ReLU and max pooling it is only piecewise smooth. Where a pre-activation lies within float rounding
+     * of 0, or a pooling window's two largest values within rounding of each other, the engines take different
+     * but equally valid subgradients, and which side each lands on depends on its kernels' rounding, which
+     * depends on the CPU (oneDNN and ATen pick AVX-512 or AVX2 code). Measured on bncnn, sgd, lr 0.05, on an
+     * AVX2 CPU: from the same parameters after step 1, a 2x2 max-pooling window after the fourth convolution held
+     * 1.1522352 vs 1.1522377 on DL4J and 1.152237 vs 1.1522367 on torch; the two routed its gradient to different
+     * cells, which moved the convolution's gradient by 1e-2 and its weights by 5e-4 in that step, and the next
+     * step grew that to 2e-3 and spread it to every layer. A float64 DL4J run sided with DL4J in one case and
+     * flipped against both float32 runs in another: neither engine is wrong, and no tolerance that holds on every
+     * CPU would still catch a wrong update after a flip. On the smooth layout the engines stay within 1e-6 of
+     * each other (and of float64) over the steps, on any CPU.
+     */
+    static String smooth(String json) {
+        String smooth = json.replace("\"activation\": \"relu\"", "\"activation\": \"elu\"")
+                .replace("\"type\": \"maxpool\"", "\"type\": \"avgpool\"");
+        if (smooth.contains("relu") || smooth.contains("maxpool")) {
+            throw new IllegalStateException("a kink left in " + smooth);
+        }
+        return smooth;
+    }
+
     @ParameterizedTest
-    // Not compared (open, see the class comment): L2 beyond one step, and Adam with L2.
-    @org.junit.jupiter.params.provider.CsvSource({"sgd,0,0,3", "sgd,1e-3,0,1", "sgd,0,1e-2,3", "momentum,0,0,3",
-            "nesterov,0,0,3", "adam,0,0,3", "adam,0,1e-2,3"})
+    // Not compared (open, see the class comment): Adam with L2, and L2 with weight decay.
+    @org.junit.jupiter.params.provider.CsvSource({"sgd,0,0,3", "sgd,1e-3,0,3", "sgd,0,1e-2,3", "momentum,0,0,3",
+            "momentum,1e-3,0,3", "nesterov,0,0,3", "adam,0,0,3", "adam,0,1e-2,3"})
     void updaterStepsMatchDl4j(String updater, double l2, double wd, int steps) {
-        // bncnn without dropout: conv, batch norm (running statistics too), dense.
+        // bncnn without dropout, smoothed (see smooth): conv, batch norm (running statistics too), dense.
         int[] hwc = {28, 28, 1};
-        NetworkSpec spec = NetworkSpec.parse(withoutDropout("bncnn"));
-        NetworkSpec.Settings s = new NetworkSpec.Settings(updater, updater.equals("adam") ? 1e-3 : 0.05, 0.9, l2,
-                5, wd, "", 1);
+        NetworkSpec spec = NetworkSpec.parse(smooth(withoutDropout("bncnn")));
+        double lr = updater.equals("adam") ? 1e-3 : 0.05;
+        NetworkSpec.Settings s = new NetworkSpec.Settings(updater, lr, 0.9, l2, 5, wd, "", 1);
         MultiLayerNetwork ref = dl4j(spec, hwc, 10, s);
         try (TorchNetwork net = new TorchNetwork(spec, hwc[0], hwc[1], hwc[2], 10, s, 1)) {
             net.setParams(ref.params().toFloatVector());
@@ -292,35 +317,37 @@ class TorchNetworkTest {
                 float[] x = images(n, hwc, 10 + step);
                 ref.fit(nd(x, n, hwc), oneHot(labels, 10));
                 net.fit(x, labels, n);
-            }
-            assertEquals(steps, net.updater().iteration());
-            float[] expected = ref.params().toFloatVector();
-            float[] actual = net.params();
-            if (updater.equals("adam")) {
-                // A bias right before batch norm has a true gradient of 0 (the normalisation removes it), so
-                // its computed gradient is rounding noise that Adam scales up to +-lr: not comparable, nor is
-                // the running mean of the batch norm after it.
-                List<TorchNetwork.Op> ops = net.opsForTest();
-                for (int j = 0; j + 1 < ops.size(); j++) {
-                    if (ops.get(j + 1) instanceof TorchNetwork.BatchNorm) {
-                        TorchNetwork.Op op = ops.get(j);
-                        int units = op.out.c();
-                        int from = op instanceof TorchNetwork.Conv ? op.offset : op.offset + op.numParams - units;
-                        int mean = ops.get(j + 1).offset + 2 * units;
-                        for (int i = 0; i < units; i++) {
-                            expected[from + i] = actual[from + i] = 0;
-                            expected[mean + i] = actual[mean + i] = 0;
-                        }
-                    }
+                String what = updater + " l2 " + l2 + " wd " + wd + ": parameters after " + (step + 1) + " steps";
+                if (updater.equals("adam")) {
+                    assertCloseAdam(net, ref.params().toFloatVector(), net.params(), lr * (step + 1), what);
+                } else {
+                    assertClose(ref.params().toFloatVector(), net.params(), what);
                 }
             }
-            if (updater.equals("adam")) {
-                assertCloseAdam(expected, actual, 1e-3 * steps, updater + " l2 " + l2 + " wd " + wd);
-                return;
-            }
-            assertClose(expected, actual, updater + " l2 " + l2 + " wd " + wd
-                    + ": parameters after 3 steps");
+            assertEquals(steps, net.updater().iteration());
         }
+    }
+
+    /**
+     * {@link #assertCloseAdam(float[], float[], double, String)} without the biases right before a batch norm: their
+     * true gradient is 0 (the normalisation removes it), so their computed gradient is rounding noise that Adam
+     * scales up to +-lr: not comparable, nor is the running mean of the batch norm after them.
+     */
+    static void assertCloseAdam(TorchNetwork net, float[] expected, float[] actual, double lrSteps, String what) {
+        List<TorchNetwork.Op> ops = net.opsForTest();
+        for (int j = 0; j + 1 < ops.size(); j++) {
+            if (ops.get(j + 1) instanceof TorchNetwork.BatchNorm) {
+                TorchNetwork.Op op = ops.get(j);
+                int units = op.out.c();
+                int from = op instanceof TorchNetwork.Conv ? op.offset : op.offset + op.numParams - units;
+                int mean = ops.get(j + 1).offset + 2 * units;
+                for (int i = 0; i < units; i++) {
+                    expected[from + i] = actual[from + i] = 0;
+                    expected[mean + i] = actual[mean + i] = 0;
+                }
+            }
+        }
+        assertCloseAdam(expected, actual, lrSteps, what);
     }
 
     /**
