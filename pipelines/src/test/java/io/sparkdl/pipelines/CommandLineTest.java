@@ -222,7 +222,7 @@ class CommandLineTest {
         SparkDlCliTest.copyClass("trouser", images, 12);
         List<String> args = new ArrayList<>(List.of("--data", images.toString(), "--model", "m", "--ensemble", "2",
                 "--combination", "mean", "--epochs", "1", "--batch-size", "8", "--updater", "nesterov",
-                "--learning-rate", "0.02", "--momentum", "0.8", "--weight-decay", "0.0001", "--l2", "0.0002",
+                "--learning-rate", "0.02", "--momentum", "0.8", "--weight-decay", "0.0001",
                 "--lr-schedule", "step:1:0.5", "--augmentation", "flip=horizontal", "--num-workers", "1",
                 "--averaging-frequency", "3", "--block-momentum", "0.25", "--seed", "10000000007",
                 "--train-accuracy-sample", "9", "--arch", "lenet"));

@@ -327,6 +327,12 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
             throw new IllegalArgumentException("frozenLayers = " + getFrozenLayers()
                     + " needs initialModel (the layers to freeze must come trained)");
         }
+        if (getL2() > 0 && getWeightDecay() > 0) {
+            // DL4J's builder silently drops L2 when weight decay is set; libtorch's updater would apply both
+            throw new IllegalArgumentException("l2 = " + getL2() + " and weightDecay = " + getWeightDecay()
+                    + ": give one of the two (DL4J applies only weight decay when both are set, so the engines "
+                    + "would train differently)");
+        }
         if (isDefined(validationIndicatorCol)) {
             StructField v = SharedParams.requireColumn(schema, getValidationIndicatorCol(), "Validation indicator");
             if (!v.dataType().equals(org.apache.spark.sql.types.DataTypes.BooleanType)) {

@@ -120,5 +120,11 @@ class CnnClassifierTest {
         IllegalArgumentException exists = assertThrows(IllegalArgumentException.class,
                 () -> new CnnClassifier().setPredictionCol("label").transformSchema(data.schema()));
         assertTrue(exists.getMessage().contains("'label' already exists"), exists.getMessage());
+        // DL4J drops l2 when weightDecay is set and libtorch would apply both: the two engines would differ
+        IllegalArgumentException both = assertThrows(IllegalArgumentException.class,
+                () -> new CnnClassifier().setL2(1e-4).setWeightDecay(1e-4).transformSchema(data.schema()));
+        assertTrue(both.getMessage().contains("l2") && both.getMessage().contains("weightDecay"), both.getMessage());
+        new CnnClassifier().setL2(1e-4).transformSchema(data.schema());
+        new CnnClassifier().setWeightDecay(1e-4).transformSchema(data.schema());
     }
 }
