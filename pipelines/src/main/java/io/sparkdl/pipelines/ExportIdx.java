@@ -22,15 +22,17 @@ public final class ExportIdx {
      * @return images written
      */
     static int export(File images, File labels, File out, int perClass, String[] names) throws IOException {
-        return export(images, labels, out, perClass, names, 1, 0);
+        return export(images, labels, out, perClass, names, 1, 0, 0);
     }
 
     /**
      * @param repeat copies of each image; copy r > 0 is shifted by a seeded random translation of up to
      *               {@code maxShift} pixels (an augmented copy, not a byte-identical file)
+     * @param limit  only the first {@code limit} images of the file (0 = all), as the PyTorch peer's
+     *               {@code --limit}: the same subset on both sides
      */
-    static int export(File images, File labels, File out, int perClass, String[] names, int repeat, int maxShift)
-            throws IOException {
+    static int export(File images, File labels, File out, int perClass, String[] names, int repeat, int maxShift,
+                      int limit) throws IOException {
         Idx.Images im = Idx.readImages(images);
         byte[][] pix = im.pixels();
         int rows = im.rows();
@@ -38,7 +40,8 @@ public final class ExportIdx {
         byte[] lab = Idx.readLabels(labels);
         int[] written = new int[256];
         int total = 0;
-        for (int i = 0; i < pix.length; i++) {
+        int end = limit > 0 ? Math.min(limit, pix.length) : pix.length;
+        for (int i = 0; i < end; i++) {
             int c = lab[i] & 0xff;
             if (perClass > 0 && written[c] >= perClass) {
                 continue;

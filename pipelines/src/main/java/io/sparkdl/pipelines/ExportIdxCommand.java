@@ -18,6 +18,9 @@ final class ExportIdxCommand extends Job {
     String out;
     @Option(names = "--per-class", paramLabel = "N", description = "At most N images per class (default: 0, all).")
     int perClass;
+    @Option(names = "--limit", paramLabel = "N", description = "Only the first N images of the file (default: 0, "
+            + "all), e.g. the same subset as the PyTorch peer's --limit.")
+    int limit;
     @Option(names = "--names", paramLabel = "fashion|digits", description = "Folder names: Fashion-MNIST's class "
             + "names or the digits 0-9 (default: fashion).")
     String names = "fashion";
@@ -40,8 +43,8 @@ final class ExportIdxCommand extends Job {
         if (!names.equals("fashion") && !names.equals("digits")) {
             throw new UsageException("--names must be fashion or digits but was " + names);
         }
-        if (perClass < 0 || repeat < 1 || maxShift < 0) {
-            throw new UsageException("--per-class and --max-shift must be >= 0 and --repeat >= 1");
+        if (perClass < 0 || repeat < 1 || maxShift < 0 || limit < 0) {
+            throw new UsageException("--per-class, --limit and --max-shift must be >= 0 and --repeat >= 1");
         }
         OutputPaths outputs = new OutputPaths("export-idx", overwrite, new org.apache.hadoop.conf.Configuration())
                 .input("--images", images.getPath()).input("--labels", labels.getPath())
@@ -49,7 +52,7 @@ final class ExportIdxCommand extends Job {
         int[] n = new int[1];
         outputs.write(out, OutputPaths.Kind.IMAGES, tmp -> n[0] = ExportIdx.export(images, labels,
                 new File(new org.apache.hadoop.fs.Path(tmp).toUri().getPath()), perClass,
-                names.equals("fashion") ? ExportIdx.FASHION : null, repeat, maxShift));
+                names.equals("fashion") ? ExportIdx.FASHION : null, repeat, maxShift, limit));
         System.out.println("wrote " + n[0] + " images to " + out);
         return 0;
     }

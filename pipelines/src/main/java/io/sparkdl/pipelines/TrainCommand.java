@@ -191,7 +191,6 @@ final class TrainCommand extends Job {
                     .output("--metrics-json", metricsJson, OutputPaths.Kind.METRICS)
                     .output("--report-dir", reportDir, OutputPaths.Kind.REPORT).check();
             Jobs.Loaded in = Jobs.load(spark, dataDir, shape[0], shape[1], shape[2], failOnBadFiles, true);
-            capWorkers(in.numGood() * (1 - valFraction), spark);
             // The rows the classifier holds out itself (validationFraction): the same seeded hash of each image's
             // pixels and label, so that normalisation fits on the training rows only and the metrics below are
             // measured on exactly the held-out rows.
@@ -273,22 +272,5 @@ final class TrainCommand extends Job {
 
     private static List<Map<String, Object>> history(List<EpochStats> epochs) {
         return epochs.stream().map(EpochStatsCodec::toMap).toList();
-    }
-
-    /**
-     * More workers than minibatches leave workers idle or with one-image partitions: capped, with a warning
-     * when the user asked for them.
-     */
-    private void capWorkers(double trainImages, SparkSession spark) {
-        int asked = cnn.getNumWorkers();
-        int workers = asked > 0 ? asked : spark.sparkContext().defaultParallelism();
-        int most = (int) Math.max(1, Math.ceil(trainImages / cnn.getBatchSize()));
-        if (workers > most) {
-            if (asked > 0) {
-                LOG.warn("--num-workers {}: the {} training images make only {} minibatch(es) of {}; using {} "
-                        + "worker(s)", asked, (long) trainImages, most, cnn.getBatchSize(), most);
-            }
-            cnn.setNumWorkers(most);
-        }
     }
 }

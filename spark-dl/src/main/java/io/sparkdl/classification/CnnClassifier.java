@@ -28,6 +28,7 @@ import io.sparkdl.train.TrainingData;
 import io.sparkdl.train.TrainingListener;
 import io.sparkdl.train.TrainingResult;
 import io.sparkdl.train.TrainingState;
+import io.sparkdl.train.WorkerPlan;
 import io.sparkdl.train.TrainingStrategy;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -406,9 +407,10 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
             LOG.info("CnnClassifier {}: normalisation {}, augmentation {}", uid,
                     normalization == null ? "none" : normalization, augmentation);
         }
+        // the workers asked for (or the cluster's parallelism); WorkerPlan may use fewer once the data is counted
         int workers = getNumWorkers() > 0 ? getNumWorkers() : sc.defaultParallelism();
-        LOG.info("CnnClassifier {}: arch {}, input {}x{}x{}, {} classes, {} workers, {} epochs, batch {}, {} lr {}",
-                uid, spec.name(), shape[0], shape[1], shape[2], labels.length, workers, getEpochs(), getBatchSize(),
+        LOG.info("CnnClassifier {}: arch {}, input {}x{}x{}, {} classes, {} epochs, batch {}, {} lr {}",
+                uid, spec.name(), shape[0], shape[1], shape[2], labels.length, getEpochs(), getBatchSize(),
                 getUpdater(), getLearningRate());
 
         NetworkSpec.Settings settings = new NetworkSpec.Settings(getUpdater(), getLearningRate(), getMomentum(), getL2(),
@@ -445,9 +447,28 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         JavaRDD<ImageBlock> val = valRows == null ? null
                 : toBlocks(valRows, workers, shape, encoder, skipped).persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            double mu = getBlockMomentum() < 0 ? ParameterAveraging.defaultBlockMomentum(workers) : getBlockMomentum();
-            TrainingStrategy strategy = new ParameterAveraging(getAveragingFrequency(), 2, mu);
-            LOG.info("CnnClassifier {}: {}", uid, strategy.describe());
+            // counting fills the cache training reads anyway
+            long trainImages = imageCount(train);
+            WorkerPlan plan = WorkerPlan.choose(trainImages, getBatchSize(), isSet(batchSize), getNumWorkers(),
+                    sc.defaultParallelism(),
+                    getAveragingFrequency(), isSet(averagingFrequency), getBlockMomentum());
+            if (plan.workers() != workers) {
+                // small data: fewer, fuller partitions (decoding the small set again is cheap)
+                train.unpersist(false);
+                skipped.reset(); // counted again by the new blocks
+                workers = plan.workers();
+                train = toBlocks(trainRows, workers, shape, encoder, skipped).persist(StorageLevel.MEMORY_AND_DISK());
+            }
+            long valImages = val == null ? 0 : imageCount(val);
+            if (!plan.note().isEmpty() && getNumWorkers() > 0) {
+                LOG.warn("CnnClassifier {}: {}", uid, plan.note());
+            }
+            LOG.info("CnnClassifier {}: {}{}", uid, plan.describe(), val == null ? ", no validation split"
+                    : String.format(java.util.Locale.ROOT, ", %,d images held out for validation%s", valImages,
+                    trainImages + valImages < SMALL_DATA ? " (a small set: each held-out image is one fewer to "
+                            + "train on; validationFraction 0 trains on all)" : ""));
+            double mu = plan.blockMomentum();
+            TrainingStrategy strategy = new ParameterAveraging(plan.averagingFrequency(), 2, mu);
             boolean torch = getEngine().equals("torch");
             if (torch && initial != null) {
                 throw new IllegalArgumentException("initialModel (warm start) is not supported on engine torch yet; "
@@ -460,12 +481,12 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
                     ? new EngineSpec("torch", conf.toJson(), getArch(), shape[0], shape[1],
                     shape[2], labels.length, settings, threads)
                     : EngineSpec.nd4j(conf.toJson());
-            EpochDriver driver = new EpochDriver(strategy, new TrainingConfig(engineSpec, getEpochs(), getBatchSize(),
+            EpochDriver driver = new EpochDriver(strategy, new TrainingConfig(engineSpec, getEpochs(), plan.batchSize(),
                     getSeed(), getTrainAccuracySample(), getEarlyStoppingPatience()))
                     .addListener(progressLog(skipped));
             if (!getCheckpointDir().isEmpty()) {
                 String fingerprint = Integer.toHexString((conf.toJson() + "|" + String.join(",", labels) + "|"
-                        + getBatchSize() + "|" + workers + "|" + getAveragingFrequency() + "|" + mu + "|" + getSeed()
+                        + plan.batchSize() + "|" + workers + "|" + plan.averagingFrequency() + "|" + mu + "|" + getSeed()
                         + "|" + getInitialModel() + "|" + normalization + "|" + augmentation + "|"
                         + getEarlyStoppingPatience() + "|" + getEngine()).hashCode());
                 driver.checkpointTo(new CheckpointStore(getCheckpointDir(), sc.hadoopConfiguration(), fingerprint),
@@ -582,6 +603,13 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
             }
         }
         return new int[]{h, w, c};
+    }
+
+    /** Below this many labelled images the log says what a validation split costs. */
+    private static final long SMALL_DATA = 5_000;
+
+    private static long imageCount(JavaRDD<ImageBlock> blocks) {
+        return blocks.map(b -> (long) b.size()).fold(0L, Long::sum);
     }
 
     private static JavaRDD<ImageBlock> toBlocks(Dataset<Row> rows, int workers, int[] shape, LabelEncoder enc,

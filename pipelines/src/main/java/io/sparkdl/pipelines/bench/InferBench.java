@@ -14,10 +14,12 @@ import static org.apache.spark.sql.functions.count;
 /**
  * Inference benchmark for scripts/bench-infer: reads and decodes a class-per-folder PNG set once
  * (timed and reported separately), then times {@code CnnClassifierModel.transform} over the cached
- * decoded images, best of REPEATS runs. Prints one line:
+ * decoded images, REPEATS runs, reporting the median run (the first pays for the executors' network set-up).
+ * Prints one line:
  * {@code spark-dl-infer images=... decode_images_per_second=... infer_images_per_second=... accuracy=...}
  *
- * <p>Args: DATA_DIR MODEL_DIR MASTER BATCH REPEATS
+ * <p>Args: DATA_DIR MODEL_DIR MASTER BATCH REPEATS [ENGINE] (ENGINE, nd4j or torch, sets the loaded model's
+ * {@code engine} param: the engine it predicts on; without it the model's own)
  */
 public final class InferBench {
     private InferBench() {
@@ -33,6 +35,9 @@ public final class InferBench {
         spark.sparkContext().setLogLevel("WARN");
         try {
             CnnClassifierModel model = CnnClassifierModel.load(modelDir).setInferenceBatchSize(batch);
+            if (args.length > 5) {
+                model.set(model.getParam("engine"), args[5]);
+            }
             int[] s = model.inputShape();
             long t0 = System.nanoTime();
             Dataset<Row> decoded = new ImageDecoder().setSize(s[0], s[1]).setChannels(s[2]).setHandleInvalid("skip")
@@ -40,7 +45,7 @@ public final class InferBench {
                     .persist(StorageLevel.MEMORY_ONLY());
             long n = decoded.count();
             double decodeSeconds = (System.nanoTime() - t0) / 1e9;
-            double best = Double.MAX_VALUE;
+            double[] seconds = new double[repeats];
             long correct = 0;
             for (int r = 0; r < repeats; r++) {
                 long t1 = System.nanoTime();
@@ -48,14 +53,17 @@ public final class InferBench {
                         .agg(count(col("prediction")), count(org.apache.spark.sql.functions.when(
                                 col("predictedLabel").equalTo(col("label")), 1)))
                         .first();
-                best = Math.min(best, (System.nanoTime() - t1) / 1e9);
+                seconds[r] = (System.nanoTime() - t1) / 1e9;
                 if (agg.getLong(0) != n) {
                     throw new IllegalStateException("predicted " + agg.getLong(0) + " of " + n + " images");
                 }
                 correct = agg.getLong(1);
             }
+            java.util.Arrays.sort(seconds);
+            double median = seconds[repeats / 2];
             System.out.printf("spark-dl-infer images=%d decode_images_per_second=%.1f infer_images_per_second=%.1f "
-                    + "accuracy=%.4f batch=%d%n", n, n / decodeSeconds, n / best, (double) correct / n, batch);
+                    + "accuracy=%.4f batch=%d engine=%s%n", n, n / decodeSeconds, n / median, (double) correct / n, batch,
+                    model.getOrDefault(model.getParam("engine")));
         } finally {
             spark.stop();
         }
