@@ -20,7 +20,7 @@ import java.time.format.DateTimeFormatter;
  * registry/state.json          {"watermark", "champion", "lastVersion", "inProgress"}  the commit point
  * registry/CHAMPION            the champion's version id, one line
  * registry/LOCK                the {@link RegistryLock} of the run that writes
- * registry/work/&lt;id&gt;/        checkpoints of a run in progress
+ * registry/work/&lt;id&gt;/        checkpoints of a run in progress (removed by {@link #open} once no run continues it)
  * </pre>
  * A version is written in place under its own id and becomes valid through its manifest, never through a
  * rename (a directory rename is a file-by-file copy on object stores). state.json (watermark and champion
@@ -74,6 +74,7 @@ public final class ModelRegistry {
         // a state without a layout was written by the earlier release, whose versions had no manifest
         boolean earlierLayout = !r.repaired && !r.state.isEmpty() && !r.state.has("layout");
         r.cleanVersions(earlierLayout);
+        r.cleanWork();
         if (r.repaired || earlierLayout) {
             r.commitState(r.state);
         }
@@ -223,6 +224,25 @@ public final class ModelRegistry {
             }
             LOG.warn("Registry {}: removing the incomplete version {} ({})", root, id, problem);
             HadoopFiles.deleteRecursively(dir, conf);
+        }
+    }
+
+    /**
+     * Removes the work folders (checkpoints) of runs that are not in progress: what a run killed between its
+     * commit and its cleanup left, or a run that lost the lock. The interrupted run's own folder is kept.
+     */
+    private void cleanWork() {
+        JsonNode pending = inProgress();
+        String keep = pending == null ? null : pending.path("version").asText(null);
+        String work = root + "/work";
+        for (String id : HadoopFiles.list(work, conf)) {
+            if (!id.equals(keep)) {
+                LOG.info("Registry {}: removing the work folder of {}, which no run continues", root, id);
+                HadoopFiles.deleteRecursively(work + "/" + id, conf);
+            }
+        }
+        if (keep == null && HadoopFiles.exists(work, conf)) {
+            HadoopFiles.deleteRecursively(work, conf);
         }
     }
 

@@ -29,6 +29,12 @@ import java.util.concurrent.TimeUnit;
  * every third of the lease and deleted on {@link #close}. A run that crashed cannot hold it forever: the lease
  * expires, and on the same host a lock whose process is gone is taken over at once. Taking over renames the
  * stale object aside first, so of two runs that find it stale only one wins.
+ *
+ * <p>On object stores (S3A) a create without overwrite is a check followed by a PUT, not an atomic
+ * create-if-absent: a run that starts while another holds the lock is refused as elsewhere, but two runs that
+ * start within the same moment can both create it; the later PUT wins, and the other run finds out in
+ * {@link #assertHeld} (which reads the object back) before it publishes or commits anything. Its partial
+ * version folder is removed by the next run. Run one scheduler entry per registry on S3, or lock elsewhere.
  */
 public final class RegistryLock implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RegistryLock.class);
@@ -87,10 +93,35 @@ public final class RegistryLock implements AutoCloseable {
                 + "lock at the same moment; not starting a second one");
     }
 
-    /** Throws when the lease was lost (renewal failed or another run took it over): do not commit then. */
+    /**
+     * Throws when the lock is no longer this run's: the lease was lost (another run took it over after it
+     * expired), or the lock object now names another owner. The object is read back from the store on every
+     * call, so a run whose lock was overwritten (on an object store, where two runs starting at the same moment
+     * can both create it and the later write wins) finds out here, before it publishes or commits anything.
+     */
     public void assertHeld() {
+        if (lost == null) {
+            JsonNode now = read();
+            for (int retry = 0; now == null && retry < 3; retry++) { // unreadable for a moment: read again
+                sleep(200);
+                now = read();
+            }
+            if (now == null || !owner.equals(now.path("owner").asText())) {
+                lost = now == null ? "the lock object is gone or unreadable"
+                        : "the lock object now names another run (" + describe(now) + ")";
+            }
+        }
         if (lost != null) {
-            throw new IllegalStateException("lost the registry lock " + path + ": " + lost);
+            throw new IllegalStateException("lost the registry lock " + path + ": " + lost
+                    + "; stopping before publishing or committing anything");
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
