@@ -32,9 +32,12 @@ import java.util.Properties;
  *   <li>libtorch's intra-op threads are set explicitly ({@link TorchThreads} picks them per task), so tasks x
  *   threads stay within the cores.</li>
  *   <li>The device: {@value #DEVICE_CONF} ({@code cpu}, the default, or {@code cuda}; a Spark conf, else a JVM
- *   system property). {@code cuda} needs the {@code -Pcuda} build (libtorch's linux-x86_64-gpu natives and the
- *   CUDA preset) and the host's CUDA 13 libraries (cuBLAS, cuDNN 9, NCCL, ...: not on Maven Central); when
- *   either is missing, or no GPU is usable, one line says why and the engine runs on the CPU.</li>
+ *   system property). {@code cuda} needs the {@code -Pcuda} build (libtorch's linux-x86_64-gpu natives instead
+ *   of the CPU ones: JavaCPP prefers that folder, and the two builds in one JVM abort it) and the host's CUDA 13
+ *   libraries (cuBLAS, cuDNN 9, NCCL, ...: not on Maven Central). With the CPU build, or with the CUDA build on a
+ *   host whose GPU {@code torch.cuda_is_available()} does not see, one line says why and the engine runs on the
+ *   CPU. The CUDA build on a host without those libraries cannot load at all: it is refused with one line
+ *   before libtorch loads.</li>
  * </ul>
  */
 public final class TorchRuntime {
@@ -43,14 +46,13 @@ public final class TorchRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(TorchRuntime.class);
     static final String NATIVES = "/org/bytedeco/pytorch/linux-x86_64/";
     static final String GPU_NATIVES = "/org/bytedeco/pytorch/linux-x86_64-gpu/";
-    private static final String EXTENSION_PROPERTY = "org.bytedeco.javacpp.platform.extension";
     /**
      * What the CUDA build needs from the host, from {@code readelf -d} of pytorch 2.10.0-1.5.13
-     * linux-x86_64-gpu's libtorch_cuda.so and libjnitorch_cuda.so and of cuda 13.1-9.19-1.5.13's
+     * linux-x86_64-gpu's libtorch_cpu.so, libtorch_cuda.so and libjnitorch_cuda.so and of cuda 13.1-9.19-1.5.13's
      * libjnicudart.so (the CUDA preset's jar holds only its JNI wrappers; its -redist jar is not used).
      * libcuda.so.1 is the driver's. Each is opened (dlopen) before libtorch, so a missing one is named.
      */
-    static final List<String> CUDA_HOST_LIBRARIES = List.of("libcuda.so.1", "libcudart.so.13", "libcublas.so.13",
+    static final List<String> CUDA_HOST_LIBRARIES = List.of("libcuda.so.1", "libcudart.so.13", "libcupti.so.13", "libcublas.so.13",
             "libcublasLt.so.13", "libcusparse.so.12", "libcufft.so.12", "libcurand.so.10", "libcufile.so.0",
             "libnccl.so.2", "libcudnn.so.9", "libcudnn_graph.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9",
             "libcudnn_adv.so.9");
@@ -150,56 +152,41 @@ public final class TorchRuntime {
     }
 
     private static void load(String wanted) {
-        if (wanted.equals("cuda")) {
-            String whyNot = loadCuda();
-            if (whyNot == null) {
-                return;
+        String natives = checkNatives(TorchRuntime.class.getClassLoader());
+        String whyNot = null;
+        if (natives.equals(GPU_NATIVES)) {
+            // The CUDA build needs the host's CUDA libraries even for CPU tensors (its libtorch_cpu.so links
+            // libcudart and libcupti, its libtorch.so links libtorch_cuda.so), and it cannot share the JVM with
+            // the CPU build (JavaCPP then mixes the two folders and libtorch aborts): refuse before loading.
+            String missing = cudaMissing(TorchRuntime.class.getClassLoader(), CUDA_HOST_LIBRARIES);
+            if (missing != null) {
+                throw new IllegalStateException("torch engine: libtorch's CUDA build (mvn -Pcuda) is on the "
+                        + "classpath but " + missing + "; it cannot run here, not even on the CPU: use the "
+                        + "default build's pytorch-" + pytorchVersion() + "-linux-x86_64.jar on this host");
             }
+        } else if (wanted.equals("cuda")) {
+            whyNot = cudaMissing(TorchRuntime.class.getClassLoader(), CUDA_HOST_LIBRARIES);
+        }
+        cache(natives);
+        // JavaCPP prefers the linux-x86_64-gpu/ folder when it is on the classpath (the presets' -gpu extension)
+        Loader.load(torch.class);
+        if (wanted.equals("cuda") && whyNot == null && !torch.cuda_is_available()) {
+            whyNot = "torch.cuda_is_available() is false (no GPU or driver visible to the CUDA build)";
+        }
+        if (whyNot != null) {
             LOG.warn("torch engine: {}=cuda but {}; running on the CPU", DEVICE_CONF, whyNot);
         }
-        checkNatives(TorchRuntime.class.getClassLoader());
-        cache(NATIVES);
-        Loader.load(torch.class);
-        finishLoad(new Device(torch.DeviceType.CPU), NATIVES);
+        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
+        device = wanted.equals("cuda") && whyNot == null ? new Device(torch.DeviceType.CUDA, (byte) 0)
+                : new Device(torch.DeviceType.CPU);
+        LOG.info("torch engine: libtorch loaded ({} natives) on {}, OpenBLAS capped at 1 thread", natives,
+                device.str().getString());
     }
 
     /**
-     * Loads the CUDA build when its natives and the host's CUDA libraries are there (then a GPU that
-     * {@code torch.cuda_is_available()} does not see leaves the build on the CPU); else, with nothing of
-     * libtorch loaded, says why not.
-     */
-    private static String loadCuda() {
-        String whyNot = cudaMissing(TorchRuntime.class.getClassLoader(), CUDA_HOST_LIBRARIES);
-        if (whyNot != null) {
-            return whyNot;
-        }
-        // JavaCPP takes the platform extensions as a path list and falls back to the plain platform folder:
-        // -gpu picks pytorch's linux-x86_64-gpu/ and leaves the other presets (and ND4J's -onednn) as they were.
-        String ext = System.getProperty(EXTENSION_PROPERTY, "");
-        System.setProperty(EXTENSION_PROPERTY, ext.isEmpty() ? "-gpu" : ext + java.io.File.pathSeparator + "-gpu");
-        Loader.loadProperties(true);
-        try {
-            cache(GPU_NATIVES);
-            Loader.load(torch.class);
-        } catch (Throwable e) {
-            // back to the CPU build's folders (untested: no GPU machine; a JVM that still fails then says so)
-            System.setProperty(EXTENSION_PROPERTY, ext);
-            Loader.loadProperties(true);
-            return "the CUDA build of libtorch failed to load (" + firstLine(e) + ")";
-        }
-        if (!torch.cuda_is_available()) {
-            // the GPU build runs CPU tensors too
-            finishLoad(new Device(torch.DeviceType.CPU), GPU_NATIVES);
-            LOG.warn("torch engine: {}=cuda but torch.cuda_is_available() is false; running on the CPU", DEVICE_CONF);
-            return null;
-        }
-        finishLoad(new Device(torch.DeviceType.CUDA, (byte) 0), GPU_NATIVES);
-        return null;
-    }
-
-    /**
-     * Why the CUDA build cannot load here, or null: its natives are not on the classpath of {@code loader}, or
-     * the host lacks some of {@code hostLibraries} (each is opened with dlopen; the ones found stay loaded).
+     * Why the CUDA build cannot run on a GPU here, or null: its natives are not on the classpath of
+     * {@code loader}, or the host lacks some of {@code hostLibraries} (each is opened with dlopen, globally;
+     * the ones found stay loaded).
      */
     static String cudaMissing(ClassLoader loader, List<String> hostLibraries) {
         if (loader.getResource(GPU_NATIVES.substring(1) + "libtorch_cuda.so") == null) {
@@ -222,22 +209,22 @@ public final class TorchRuntime {
         return null;
     }
 
-    private static void finishLoad(Device d, String natives) {
-        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
-        device = d;
-        LOG.info("torch engine: libtorch loaded ({} natives) on {}, OpenBLAS capped at 1 thread", natives,
-                d.str().getString());
-    }
-
-    /** Fails with one line naming the natives jar when libtorch's CPU natives are not on the classpath. */
-    static void checkNatives(ClassLoader loader) {
-        if (loader.getResource(NATIVES.substring(1) + "libtorch_cpu.so") == null) {
-            String v = pytorchVersion();
-            throw new IllegalStateException("the torch engine needs libtorch's natives, which are not in the "
-                    + "application jar: add pytorch-" + v + "-linux-x86_64.jar (lib/torch/ of the spark-dl "
-                    + "distribution, or org.bytedeco:pytorch:" + v + ":linux-x86_64 from Maven Central) with "
-                    + "spark-submit --jars; bin/spark-dl adds it itself (natives " + NATIVES + " not found)");
+    /**
+     * The natives folder on the classpath of {@code loader}: libtorch's CUDA build (linux-x86_64-gpu/, from
+     * mvn -Pcuda) or its CPU build (linux-x86_64/); fails with one line naming the jar when neither is there.
+     */
+    static String checkNatives(ClassLoader loader) {
+        if (loader.getResource(GPU_NATIVES.substring(1) + "libtorch_cpu.so") != null) {
+            return GPU_NATIVES;
         }
+        if (loader.getResource(NATIVES.substring(1) + "libtorch_cpu.so") != null) {
+            return NATIVES;
+        }
+        String v = pytorchVersion();
+        throw new IllegalStateException("the torch engine needs libtorch's natives, which are not in the "
+                + "application jar: add pytorch-" + v + "-linux-x86_64.jar (lib/torch/ of the spark-dl "
+                + "distribution, or org.bytedeco:pytorch:" + v + ":linux-x86_64 from Maven Central) with "
+                + "spark-submit --jars; bin/spark-dl adds it itself (natives " + NATIVES + " not found)");
     }
 
     private static void cache(String natives) {
@@ -262,11 +249,5 @@ public final class TorchRuntime {
             // falls through to the placeholder
         }
         return "VERSION";
-    }
-
-    private static String firstLine(Throwable e) {
-        String m = String.valueOf(e.getMessage());
-        int nl = m.indexOf('\n');
-        return e.getClass().getSimpleName() + ": " + (nl < 0 ? m : m.substring(0, nl));
     }
 }

@@ -26,7 +26,7 @@ class TorchRuntimeTest {
         assertTrue(e.getMessage().contains("pytorch-" + v + "-linux-x86_64.jar"), e.getMessage());
         assertTrue(e.getMessage().contains("org.bytedeco:pytorch:" + v + ":linux-x86_64"), e.getMessage());
         assertTrue(e.getMessage().contains("spark-submit --jars"), e.getMessage());
-        TorchRuntime.checkNatives(TorchRuntime.class.getClassLoader());
+        assertEquals(TorchRuntime.NATIVES, TorchRuntime.checkNatives(TorchRuntime.class.getClassLoader()));
     }
 
     @Test
@@ -60,7 +60,9 @@ class TorchRuntimeTest {
     void cudaWithTheGpuNativesNamesTheMissingHostLibraries(@TempDir Path dir) throws Exception {
         Path natives = Files.createDirectories(dir.resolve(TorchRuntime.GPU_NATIVES.substring(1)));
         Files.createFile(natives.resolve("libtorch_cuda.so"));
+        Files.createFile(natives.resolve("libtorch_cpu.so"));
         ClassLoader withGpu = new URLClassLoader(new URL[]{dir.toUri().toURL()}, null);
+        assertEquals(TorchRuntime.GPU_NATIVES, TorchRuntime.checkNatives(withGpu), "the CUDA build serves the CPU too");
         String why = TorchRuntime.cudaMissing(withGpu, List.of("libc.so.6", "libsparkdl-absent.so.7"));
         assertTrue(why.contains("missing: libsparkdl-absent.so.7 ("), why);
         assertFalse(why.contains("libc.so.6"), why);
