@@ -52,10 +52,10 @@ public final class TorchRuntime {
      * libjnicudart.so (the CUDA preset's jar holds only its JNI wrappers; its -redist jar is not used).
      * libcuda.so.1 is the driver's. Each is opened (dlopen) before libtorch, so a missing one is named.
      */
-    static final List<String> CUDA_HOST_LIBRARIES = List.of("libcuda.so.1", "libcudart.so.13", "libcupti.so.13", "libcublas.so.13",
-            "libcublasLt.so.13", "libcusparse.so.12", "libcufft.so.12", "libcurand.so.10", "libcufile.so.0",
-            "libnccl.so.2", "libcudnn.so.9", "libcudnn_graph.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9",
-            "libcudnn_adv.so.9");
+    static final List<String> CUDA_HOST_LIBRARIES = List.of("libcuda.so.1", "libcudart.so.13", "libcupti.so.13",
+            "libcublas.so.13", "libcublasLt.so.13", "libcusparse.so.12", "libcufft.so.12", "libcurand.so.10",
+            "libcufile.so.0", "libnccl.so.2", "libcudnn.so.9", "libcudnn_graph.so.9", "libcudnn_ops.so.9",
+            "libcudnn_cnn.so.9", "libcudnn_adv.so.9");
     private static boolean loaded;
     private static volatile Device device;
 
