@@ -160,7 +160,7 @@ spark_dl_stale() {
 spark_dl_classpath() {
   if [ -n "${SPARK_DL_CLASSPATH:-}" ]; then echo "$SPARK_DL_CLASSPATH"; return; fi
   if [ -n "$SPARK_DL_BUILT_LINE" ]; then
-    echo "$(spark_dl_app_jar):$SPARK_DL_HOME/lib/spark/*"; return
+    echo "$(spark_dl_app_jar):$SPARK_DL_HOME/lib/torch/*:$SPARK_DL_HOME/lib/spark/*"; return
   fi
   local cpfile="$SPARK_DL_HOME/pipelines/target/classpath-$SPARK_DL_PROFILE.txt" jar
   if spark_dl_stale "$cpfile"; then spark_dl_build; fi
@@ -184,4 +184,17 @@ spark_dl_app_jar() {
     jar=$(ls "$SPARK_DL_HOME"/pipelines/target/spark-dl-pipelines_*-app.jar | head -n 1)
   fi
   echo "$jar"
+}
+
+# Prints the torch engine's native jars, joined by $1 (default ","): lib/torch/*.jar of a distribution, or
+# pipelines/target/torch-natives/*.jar (mvn package copies them there). They are not inside the app jar
+# (libtorch's linux-x86_64 natives are 90 MB packed, 364 MB unpacked); spark-submit ships them with --jars.
+spark_dl_torch_jars() {
+  local sep="${1:-,}" dir out="" j
+  if [ -n "$SPARK_DL_BUILT_LINE" ]; then dir="$SPARK_DL_HOME/lib/torch"; else dir="$SPARK_DL_HOME/pipelines/target/torch-natives"; fi
+  for j in "$dir"/*.jar; do
+    [ -f "$j" ] || continue
+    out="${out:+$out$sep}$j"
+  done
+  echo "$out"
 }

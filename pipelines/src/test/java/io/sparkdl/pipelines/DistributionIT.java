@@ -55,6 +55,11 @@ class DistributionIT {
         try (Stream<Path> s = Files.list(home.resolve("lib"))) {
             assertEquals(1, s.filter(p -> p.getFileName().toString().endsWith("-app.jar")).count());
         }
+        try (Stream<Path> s = Files.list(home.resolve("lib/torch"))) {
+            List<String> torch = s.map(p -> p.getFileName().toString()).collect(Collectors.toList());
+            assertTrue(torch.size() == 1 && torch.get(0).matches("pytorch-.*-linux-x86_64\\.jar"),
+                    "lib/torch holds libtorch's natives jar (not inside the app jar): " + torch);
+        }
         List<Path> sparkJars;
         try (Stream<Path> s = Files.list(home.resolve("lib/spark"))) {
             sparkJars = s.sorted().collect(Collectors.toList());
@@ -73,6 +78,11 @@ class DistributionIT {
         assertTrue(train.contains("natives=linux-x86_64-onednn"), train);
         assertTrue(train.contains("epoch 1:"), train);
         assertTrue(Files.isRegularFile(model.resolve("network/network.zip")));
+        // the torch engine from the embedded classpath: lib/torch/* is on it
+        String torch = run(tmp, Map.of(), home.resolve("bin/spark-dl").toString(), "train", "--data", data,
+                "--model", tmp.resolve("model-torch").toString(), "--engine", "torch", "--epochs", "1", "--workers",
+                "2", "--master", "local[2]", "--validation-fraction", "0");
+        assertTrue(torch.contains("torch engine: libtorch loaded") && torch.contains("epoch 1:"), torch);
 
         Path sparkHome = SparkSubmitIT.sparkHome(tmp.resolve("spark-home"), sparkJars);
         Path eval = tmp.resolve("eval.json");
@@ -83,6 +93,8 @@ class DistributionIT {
         String submitted = Files.readString(sparkHome.resolve("submit.log"));
         assertTrue(submitted.contains(home.resolve("lib").toString()) && submitted.contains("-app.jar evaluate"),
                 "spark-submit ran the distribution's app jar: " + submitted);
+        assertTrue(submitted.contains("--jars " + home.resolve("lib/torch").toString() + "/pytorch-"),
+                "spark-submit got libtorch's natives jar: " + submitted);
         double acc = new ObjectMapper().readTree(eval.toFile()).get("accuracy").asDouble();
         assertTrue(acc > 0.3, "accuracy after 1 epoch on the training images (10 classes): " + acc);
 

@@ -45,6 +45,23 @@ class SparkSubmitIT {
             assertTrue(z.stream().noneMatch(e -> e.getName().startsWith("scala/")), "Scala is provided");
             assertTrue(z.stream().noneMatch(e -> e.getName().startsWith("com/google/gson/")), "gson is relocated");
             assertTrue(z.stream().noneMatch(e -> e.getName().startsWith("org/slf4j/")), "slf4j comes from Spark");
+            // libtorch's natives travel in their own jar (target/torch-natives, lib/torch of the distribution)
+            assertNotNull(z.getEntry("org/bytedeco/pytorch/global/torch.class"), "libtorch's classes are inside");
+            assertTrue(z.stream().noneMatch(e -> e.getName().startsWith("org/bytedeco/pytorch/linux-")),
+                    "libtorch's natives are not inside");
+            // natives for linux-x86_64 only (JavaCPP's folders are linux-x86_64*, JNA's linux-x86-64)
+            List<String> foreign = z.stream().map(java.util.zip.ZipEntry::getName)
+                    .filter(n -> n.matches(".*\\.(so(\\.[0-9.]+)?|dll|dylib|jnilib|a)$"))
+                    .filter(n -> !n.contains("/linux-x86_64") && !n.contains("/linux-x86-64/"))
+                    .collect(java.util.stream.Collectors.toList());
+            assertEquals(List.of(), foreign, "natives of other platforms in the app jar");
+        }
+        File[] torch = new File(projectRoot(), "pipelines/target/torch-natives")
+                .listFiles((d, n) -> n.matches("pytorch-.*-linux-x86_64\\.jar"));
+        assertTrue(torch != null && torch.length == 1, "mvn package copies libtorch's natives jar to "
+                + "pipelines/target/torch-natives");
+        try (ZipFile z = new ZipFile(torch[0])) {
+            assertNotNull(z.getEntry("org/bytedeco/pytorch/linux-x86_64/libtorch_cpu.so"));
         }
     }
 
@@ -66,6 +83,15 @@ class SparkSubmitIT {
                 "--metrics-json", eval.toString());
         double acc = new ObjectMapper().readTree(eval.toFile()).get("accuracy").asDouble();
         assertTrue(acc > 0.5, "accuracy after 2 epochs on the training images: " + acc);
+
+        // the torch engine: scripts/spark-dl passes libtorch's natives jar with --jars
+        Path torchModel = dir.resolve("model-torch");
+        String torchLog = launch(root, home, "train", "--data", data, "--model", torchModel.toString(), "--engine",
+                "torch", "--epochs", "1", "--workers", "2", "--master", "local[2]", "--validation-fraction", "0");
+        assertTrue(torchLog.contains("torch engine: libtorch loaded"), torchLog);
+        assertTrue(torchLog.contains("epoch 1:"), torchLog);
+        String submitted = Files.readString(home.resolve("submit.log"));
+        assertTrue(submitted.contains("--jars ") && submitted.contains("torch-natives/pytorch-"), submitted);
     }
 
     private static String launch(File root, Path home, String... args) throws Exception {

@@ -16,7 +16,8 @@ import java.util.stream.Collectors;
  * @param engine            {@code nd4j} or {@code torch}
  * @param configurationJson the DL4J configuration (the nd4j engine builds from it)
  * @param arch              the architecture (the torch engine builds from it)
- * @param threads           libtorch intra-op threads per task (tasks x threads should not exceed the cores)
+ * @param threads           libtorch intra-op threads per task as the driver sees it (its cores / tasks at once):
+ *                          used in local mode; on a cluster a task's spark.task.cpus (TorchThreads)
  */
 public record EngineSpec(String engine, String configurationJson, String arch, int height, int width, int channels,
                          int numClasses, NetworkSpec.Settings settings, int threads) implements Serializable {

@@ -70,7 +70,7 @@ public final class FlatUpdater implements AutoCloseable {
                     + " values but " + s.length + " were given");
         }
         if (state != null) {
-            state.data_ptr_float().put(s, 0, s.length);
+            TorchRuntime.write(state, s, s.length);
         }
     }
 

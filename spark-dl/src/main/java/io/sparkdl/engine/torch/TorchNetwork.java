@@ -131,7 +131,7 @@ public final class TorchNetwork implements EngineNetwork {
     public void setParams(float[] p) {
         check(p, numParams, "params");
         try (NoGradGuard g = new NoGradGuard()) {
-            flat.data_ptr_float().put(p, 0, numParams);
+            TorchRuntime.write(flat, p, numParams);
         }
     }
 
@@ -282,11 +282,11 @@ public final class TorchNetwork implements EngineNetwork {
         Tensor t = torch.empty(shape, new DimnameListOptional(), new TensorOptions(torch.ScalarType.Float),
                 new MemoryFormatOptional());
         t.data_ptr_float().put(a, 0, (int) t.numel());
-        return t;
+        return TorchRuntime.onDevice(t);
     }
 
     static float[] toArray(Tensor t) {
-        Tensor c = t.contiguous();
+        Tensor c = TorchRuntime.onHost(t).contiguous();
         float[] a = new float[(int) c.numel()];
         FloatPointer p = c.data_ptr_float();
         p.get(a);
@@ -300,7 +300,7 @@ public final class TorchNetwork implements EngineNetwork {
         for (int i = 0; i < n; i++) {
             p.put(i, labels[i]);
         }
-        return t;
+        return TorchRuntime.onDevice(t);
     }
 
     private static void check(float[] a, long expected, String what) {
@@ -634,8 +634,8 @@ public final class TorchNetwork implements EngineNetwork {
                         yield x;
                     }
                     double keep = 1 - l.rate();
-                    Tensor maskT = torch.empty_like(x).bernoulli_(keep, new GeneratorOptional(gen))
-                            .div_(new Scalar(keep));
+                    Tensor maskT = TorchRuntime.onDevice(TorchRuntime.emptyForCpuGenerator(x)
+                            .bernoulli_(keep, new GeneratorOptional(gen)).div_(new Scalar(keep)));
                     yield x.mul(maskT);
                 }
                 default -> throw new AssertionError(l.type());

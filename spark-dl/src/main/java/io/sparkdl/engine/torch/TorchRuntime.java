@@ -1,30 +1,70 @@
 package io.sparkdl.engine.torch;
 
+import org.apache.spark.SparkEnv;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DimnameListOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+
 /**
- * Loads libtorch (the JavaCPP presets) once per JVM, on the driver and on executors, before any tensor exists.
+ * Loads libtorch (the JavaCPP presets) once per JVM, on the driver and on executors, before any tensor exists,
+ * and chooses the device its tensors live on.
  * <ul>
  *   <li>The presets' natives are unpacked first ({@code Loader.cacheResources}): with an empty
  *   {@code ~/.javacpp/cache}, {@code libtorch.so} was opened before {@code libtorch_cpu.so} was unpacked and the
  *   dynamic loader picked up a system libtorch (Debian's 1.13 from python3-torch), which crashed the JVM.</li>
+ *   <li>The natives are not inside the application jar: they come in their own jar (org.bytedeco:pytorch with
+ *   classifier linux-x86_64; lib/torch/ of the distribution). Without it the first torch network fails with
+ *   one message naming the jar and how to add it.</li>
  *   <li>OpenBLAS is capped at one thread: its own pool fought libtorch's OpenMP threads (7-8x slower).</li>
- *   <li>libtorch's intra-op threads are set explicitly per JVM, so tasks x threads can stay within the cores.</li>
+ *   <li>libtorch's intra-op threads are set explicitly ({@link TorchThreads} picks them per task), so tasks x
+ *   threads stay within the cores.</li>
+ *   <li>The device: {@value #DEVICE_CONF} ({@code cpu}, the default, or {@code cuda}; a Spark conf, else a JVM
+ *   system property). {@code cuda} needs the {@code -Pcuda} build (libtorch's linux-x86_64-gpu natives instead
+ *   of the CPU ones: JavaCPP prefers that folder, and the two builds in one JVM abort it) and the host's CUDA 13
+ *   libraries (cuBLAS, cuDNN 9, NCCL, ...: not on Maven Central). With the CPU build, or with the CUDA build on a
+ *   host whose GPU {@code torch.cuda_is_available()} does not see, one line says why and the engine runs on the
+ *   CPU. The CUDA build on a host without those libraries cannot load at all: it is refused with one line
+ *   before libtorch loads.</li>
  * </ul>
  */
 public final class TorchRuntime {
+    /** Spark conf (or JVM system property) choosing libtorch's device: {@code cpu} (default) or {@code cuda}. */
+    public static final String DEVICE_CONF = "spark.sparkdl.torch.device";
     private static final Logger LOG = LoggerFactory.getLogger(TorchRuntime.class);
-    private static final String NATIVES = "/org/bytedeco/pytorch/linux-x86_64/";
+    static final String NATIVES = "/org/bytedeco/pytorch/linux-x86_64/";
+    static final String GPU_NATIVES = "/org/bytedeco/pytorch/linux-x86_64-gpu/";
+    /**
+     * What the CUDA build needs from the host, from {@code readelf -d} of pytorch 2.10.0-1.5.13
+     * linux-x86_64-gpu's libtorch_cpu.so, libtorch_cuda.so and libjnitorch_cuda.so and of cuda 13.1-9.19-1.5.13's
+     * libjnicudart.so (the CUDA preset's jar holds only its JNI wrappers; its -redist jar is not used).
+     * libcuda.so.1 is the driver's. Each is opened (dlopen) before libtorch, so a missing one is named.
+     */
+    static final List<String> CUDA_HOST_LIBRARIES = List.of("libcuda.so.1", "libcudart.so.13", "libcupti.so.13",
+            "libcublas.so.13", "libcublasLt.so.13", "libcusparse.so.12", "libcufft.so.12", "libcurand.so.10",
+            "libcufile.so.0", "libnccl.so.2", "libcudnn.so.9", "libcudnn_graph.so.9", "libcudnn_ops.so.9",
+            "libcudnn_cnn.so.9", "libcudnn_adv.so.9");
     private static boolean loaded;
+    private static volatile Device device;
 
     private TorchRuntime() {
     }
 
     /**
-     * Loads libtorch if needed and sets its intra-op thread count.
+     * Loads libtorch if needed (on the device {@value #DEVICE_CONF} asks for, when usable) and sets its intra-op
+     * thread count.
      *
      * @param threads intra-op threads for this JVM (at least 1)
      */
@@ -33,23 +73,181 @@ public final class TorchRuntime {
             throw new IllegalArgumentException("torch threads must be >= 1 but was " + threads);
         }
         if (!loaded) {
-            if (TorchRuntime.class.getResource(NATIVES + "libtorch_cpu.so") == null) {
-                throw new IllegalStateException("the torch engine needs org.bytedeco:pytorch with classifier "
-                        + "linux-x86_64 on the classpath (natives " + NATIVES + " not found)");
-            }
-            try {
-                Loader.cacheResources(NATIVES);
-            } catch (Exception e) {
-                throw new IllegalStateException("could not unpack the libtorch natives into the JavaCPP cache ("
-                        + System.getProperty("user.home") + "/.javacpp/cache): " + e.getMessage(), e);
-            }
-            Loader.load(torch.class);
-            org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
+            load(requestedDevice());
             loaded = true;
-            LOG.info("torch engine: libtorch loaded ({} natives), OpenBLAS capped at 1 thread", NATIVES);
         }
         if (torch.get_num_threads() != threads) {
             torch.set_num_threads(threads);
         }
+    }
+
+    /** The device tensors are created on ({@code cpu} unless {@code cuda} was asked for and is usable). */
+    public static synchronized Device device() {
+        if (!loaded) {
+            throw new IllegalStateException("libtorch is not loaded yet: call TorchRuntime.init first");
+        }
+        return device;
+    }
+
+    /** {@code t} on the engine's device: itself on the CPU, a copy on a GPU. */
+    public static Tensor onDevice(Tensor t) {
+        Device d = device;
+        return d != null && d.is_cuda() ? t.to(d, t.scalar_type()) : t;
+    }
+
+    /**
+     * Writes {@code n} floats into the 1-d tensor {@code dst}: through its data pointer in host memory, through a
+     * host copy on a GPU (callers that write a parameter hold a {@code NoGradGuard}).
+     */
+    public static void write(Tensor dst, float[] src, int n) {
+        if (!dst.is_cuda()) {
+            dst.data_ptr_float().put(src, 0, n);
+            return;
+        }
+        try (PointerScope scope = new PointerScope()) {
+            Tensor h = torch.empty(new long[]{n}, new DimnameListOptional(), new TensorOptions(torch.ScalarType.Float),
+                    new MemoryFormatOptional());
+            h.data_ptr_float().put(src, 0, n);
+            dst.copy_(h);
+        }
+    }
+
+    /** {@code t} in host memory (itself when it is there already), for reading its values. */
+    public static Tensor onHost(Tensor t) {
+        return t.is_cuda() ? t.cpu() : t;
+    }
+
+    /**
+     * An uninitialised float tensor shaped like {@code x} for a CPU generator to fill (dropout masks): on the CPU
+     * {@code empty_like(x)}; on a GPU a host tensor, since a CPU generator cannot draw into device memory (move
+     * the result with {@link #onDevice}).
+     */
+    public static Tensor emptyForCpuGenerator(Tensor x) {
+        if (!x.is_cuda()) {
+            return torch.empty_like(x);
+        }
+        long[] shape = new long[(int) x.dim()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = x.size(i);
+        }
+        return torch.empty(shape, new DimnameListOptional(), new TensorOptions(torch.ScalarType.Float),
+                new MemoryFormatOptional());
+    }
+
+    /** {@value #DEVICE_CONF}: the Spark conf of this JVM (driver or executor), else the system property. */
+    static String requestedDevice() {
+        String v = null;
+        SparkEnv env = SparkEnv.get();
+        if (env != null) {
+            v = env.conf().get(DEVICE_CONF, null);
+        }
+        if (v == null) {
+            v = System.getProperty(DEVICE_CONF, "cpu");
+        }
+        String d = v.trim().toLowerCase(Locale.ROOT);
+        if (!d.equals("cpu") && !d.equals("cuda")) {
+            throw new IllegalArgumentException(DEVICE_CONF + " must be cpu or cuda but was " + v);
+        }
+        return d;
+    }
+
+    private static void load(String wanted) {
+        String natives = checkNatives(TorchRuntime.class.getClassLoader());
+        String whyNot = null;
+        if (natives.equals(GPU_NATIVES)) {
+            // The CUDA build needs the host's CUDA libraries even for CPU tensors (its libtorch_cpu.so links
+            // libcudart and libcupti, its libtorch.so links libtorch_cuda.so), and it cannot share the JVM with
+            // the CPU build (JavaCPP then mixes the two folders and libtorch aborts): refuse before loading.
+            String missing = cudaMissing(TorchRuntime.class.getClassLoader(), CUDA_HOST_LIBRARIES);
+            if (missing != null) {
+                throw new IllegalStateException("torch engine: libtorch's CUDA build (mvn -Pcuda) is on the "
+                        + "classpath but " + missing + "; it cannot run here, not even on the CPU: use the "
+                        + "default build's pytorch-" + pytorchVersion() + "-linux-x86_64.jar on this host");
+            }
+        } else if (wanted.equals("cuda")) {
+            whyNot = cudaMissing(TorchRuntime.class.getClassLoader(), CUDA_HOST_LIBRARIES);
+        }
+        cache(natives);
+        // JavaCPP prefers the linux-x86_64-gpu/ folder when it is on the classpath (the presets' -gpu extension)
+        Loader.load(torch.class);
+        if (wanted.equals("cuda") && whyNot == null && !torch.cuda_is_available()) {
+            whyNot = "torch.cuda_is_available() is false (no GPU or driver visible to the CUDA build)";
+        }
+        if (whyNot != null) {
+            LOG.warn("torch engine: {}=cuda but {}; running on the CPU", DEVICE_CONF, whyNot);
+        }
+        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
+        device = wanted.equals("cuda") && whyNot == null ? new Device(torch.DeviceType.CUDA, (byte) 0)
+                : new Device(torch.DeviceType.CPU);
+        LOG.info("torch engine: libtorch loaded ({} natives) on {}, OpenBLAS capped at 1 thread", natives,
+                device.str().getString());
+    }
+
+    /**
+     * Why the CUDA build cannot run on a GPU here, or null: its natives are not on the classpath of
+     * {@code loader}, or the host lacks some of {@code hostLibraries} (each is opened with dlopen, globally;
+     * the ones found stay loaded).
+     */
+    static String cudaMissing(ClassLoader loader, List<String> hostLibraries) {
+        if (loader.getResource(GPU_NATIVES.substring(1) + "libtorch_cuda.so") == null) {
+            return "the CUDA build of libtorch is not on the classpath (org.bytedeco:pytorch:" + pytorchVersion()
+                    + ":linux-x86_64-gpu and org.bytedeco:cuda: build with mvn -Pcuda)";
+        }
+        List<String> missing = new ArrayList<>();
+        for (String lib : hostLibraries) {
+            try {
+                Loader.loadGlobal(lib);
+            } catch (Throwable e) {
+                missing.add(lib);
+            }
+        }
+        if (!missing.isEmpty()) {
+            return "the host's CUDA libraries are missing: " + String.join(", ", missing) + " (LD_LIBRARY_PATH="
+                    + System.getenv("LD_LIBRARY_PATH") + "; they come from a CUDA 13 toolkit with cuDNN 9 and NCCL, "
+                    + "not from Maven Central)";
+        }
+        return null;
+    }
+
+    /**
+     * The natives folder on the classpath of {@code loader}: libtorch's CUDA build (linux-x86_64-gpu/, from
+     * mvn -Pcuda) or its CPU build (linux-x86_64/); fails with one line naming the jar when neither is there.
+     */
+    static String checkNatives(ClassLoader loader) {
+        if (loader.getResource(GPU_NATIVES.substring(1) + "libtorch_cpu.so") != null) {
+            return GPU_NATIVES;
+        }
+        if (loader.getResource(NATIVES.substring(1) + "libtorch_cpu.so") != null) {
+            return NATIVES;
+        }
+        String v = pytorchVersion();
+        throw new IllegalStateException("the torch engine needs libtorch's natives, which are not in the "
+                + "application jar: add pytorch-" + v + "-linux-x86_64.jar (lib/torch/ of the spark-dl "
+                + "distribution, or org.bytedeco:pytorch:" + v + ":linux-x86_64 from Maven Central) with "
+                + "spark-submit --jars; bin/spark-dl adds it itself (natives " + NATIVES + " not found)");
+    }
+
+    private static void cache(String natives) {
+        try {
+            Loader.cacheResources(natives);
+        } catch (Exception e) {
+            throw new IllegalStateException("could not unpack the libtorch natives into the JavaCPP cache ("
+                    + System.getProperty("user.home") + "/.javacpp/cache): " + e.getMessage(), e);
+        }
+    }
+
+    /** The org.bytedeco:pytorch version on the classpath (its Maven metadata, kept in the app jar). */
+    static String pytorchVersion() {
+        try (InputStream in = TorchRuntime.class.getResourceAsStream(
+                "/META-INF/maven/org.bytedeco/pytorch/pom.properties")) {
+            if (in != null) {
+                Properties p = new Properties();
+                p.load(in);
+                return p.getProperty("version", "VERSION");
+            }
+        } catch (java.io.IOException e) {
+            // falls through to the placeholder
+        }
+        return "VERSION";
     }
 }
