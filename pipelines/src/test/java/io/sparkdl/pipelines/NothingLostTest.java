@@ -2,6 +2,7 @@ package io.sparkdl.pipelines;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkdl.classification.CnnClassifierModel;
+import io.sparkdl.train.TrainingDivergedException;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -61,7 +62,8 @@ class NothingLostTest {
         SparkSession s = SparkSession.builder().master("local[2]").getOrCreate();
         try {
             CnnClassifierModel m = CnnClassifierModel.load(model.toString());
-            assertEquals(1, m.summary().workers(), "--workers 1000 on 60 images: one minibatch of 64, one worker");
+            // the automatic batch size for 60 images is 4 (at least 16 steps per epoch): 15 minibatches
+            assertEquals(15, m.summary().workers(), "--workers 1000 on 60 images: one worker per minibatch");
         } finally {
             s.stop();
         }
@@ -184,11 +186,28 @@ class NothingLostTest {
     @Test
     void aDivergedRunSaysItIsAtChanceLevel() throws Exception {
         Path m = tmp.resolve("diverged.json");
+        // one step of 64 per epoch: the weights stay finite, the predictions constant
         assertEquals(0, SparkDl.run(new String[]{"train", "--data", data.toString(), "--model",
                 tmp.resolve("diverged").toString(), "--epochs", "1", "--learning-rate", "1000", "--updater", "sgd",
-                "--validation-fraction", "0", "--master", "local[2]", "--metrics-json", m.toString()}));
+                "--batch-size", "64", "--validation-fraction", "0", "--master", "local[2]", "--metrics-json",
+                m.toString()}));
         JsonNode r = JSON.readTree(m.toFile());
         assertTrue(r.get("atChanceLevel").asBoolean(), r.get("accuracy") + " against " + r.get("chanceAccuracy"));
+    }
+
+    @Test
+    void aRunWhoseLossIsNoLongerFiniteStopsAndSavesNothing() {
+        // the automatic small-data batch (4 images, 15 steps) lets sgd at 1000 overflow
+        Path model = tmp.resolve("nan-model");
+        Path m = tmp.resolve("nan.json");
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> SparkDl.run(new String[]{
+                "train", "--data", data.toString(), "--model", model.toString(), "--epochs", "1", "--learning-rate",
+                "1000", "--updater", "sgd", "--validation-fraction", "0", "--master", "local[2]", "--metrics-json",
+                m.toString()}));
+        assertTrue(e.getMessage().contains("epoch 1") && e.getMessage().contains("nothing was saved"),
+                e.getMessage());
+        assertFalse(Files.exists(model), "no model");
+        assertFalse(Files.exists(m), "no metrics");
     }
 
     @Test
