@@ -11,8 +11,9 @@ import org.apache.spark.ml.param.Param;
 public interface HasEngine<T extends HasEngine<T>> extends StageParams {
     /** Declares {@code engine} (default {@code nd4j}). */
     static void declare(DeclaredParams d) {
-        d.choice("engine", "Engine for training and inference: nd4j (DL4J) or torch (libtorch through the JavaCPP "
-                + "presets; same layers, initialisation, updaters and parameter layout).", "nd4j", "nd4j", "torch");
+        d.choice("engine", "Training engine, which the model keeps for inference (set it on a model to switch): "
+                + "nd4j (DL4J) or torch (libtorch through the JavaCPP presets; same layers, initialisation, updaters "
+                + "and parameter layout).", "nd4j", "nd4j", "torch");
     }
 
     default Param<String> engine() {
