@@ -17,7 +17,7 @@ import static org.apache.spark.sql.functions.count;
  * decoded images, best of REPEATS runs. Prints one line:
  * {@code spark-dl-infer images=... decode_images_per_second=... infer_images_per_second=... accuracy=...}
  *
- * <p>Args: DATA_DIR MODEL_DIR MASTER BATCH REPEATS
+ * <p>Args: DATA_DIR MODEL_DIR MASTER BATCH REPEATS [ENGINE (nd4j or torch; default: the model's)]
  */
 public final class InferBench {
     private InferBench() {
@@ -33,6 +33,9 @@ public final class InferBench {
         spark.sparkContext().setLogLevel("WARN");
         try {
             CnnClassifierModel model = CnnClassifierModel.load(modelDir).setInferenceBatchSize(batch);
+            if (args.length > 5) {
+                model.setEngine(args[5]);
+            }
             int[] s = model.inputShape();
             long t0 = System.nanoTime();
             Dataset<Row> decoded = new ImageDecoder().setSize(s[0], s[1]).setChannels(s[2]).setHandleInvalid("skip")
@@ -55,7 +58,8 @@ public final class InferBench {
                 correct = agg.getLong(1);
             }
             System.out.printf("spark-dl-infer images=%d decode_images_per_second=%.1f infer_images_per_second=%.1f "
-                    + "accuracy=%.4f batch=%d%n", n, n / decodeSeconds, n / best, (double) correct / n, batch);
+                    + "accuracy=%.4f batch=%d engine=%s%n", n, n / decodeSeconds, n / best, (double) correct / n, batch,
+                    model.getEngine());
         } finally {
             spark.stop();
         }
