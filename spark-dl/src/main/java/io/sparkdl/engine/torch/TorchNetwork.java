@@ -1,6 +1,5 @@
 package io.sparkdl.engine.torch;
 
-import io.sparkdl.engine.EngineNetwork;
 import io.sparkdl.engine.InspectableNetwork;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.nn.NetworkSpec.LayerSpec;
