@@ -108,13 +108,15 @@ class TorchInferenceTest {
         for (String arch : new String[]{"lenet", "bncnn"}) {
             CnnClassifierModel m = trained(arch, "nd4j");
             CnnClassifierModel t = m.copy(ParamMap.empty()).setEngine("torch");
-            // the default layer (before the output), a conv-shaped one and, for bncnn, a batch norm
-            for (int layer : arch.equals("lenet") ? new int[]{-1, 1} : new int[]{-1, 1, 4}) {
+            // the default layer (before the output), a conv-shaped one, the output (probabilities) and, for
+            // bncnn, a batch norm
+            for (int layer : arch.equals("lenet") ? new int[]{-1, 1, 5} : new int[]{-1, 1, 4}) {
                 Map<String, double[]> a = column(new CnnFeaturizer(m).setLayer(layer).transform(data), "embedding");
                 Map<String, double[]> b = column(new CnnFeaturizer(t).setLayer(layer).transform(data), "embedding");
                 double w = worst(a, b);
                 assertTrue(w <= TOL, arch + " layer " + layer + ": embeddings differ by " + w);
-                assertTrue(w > 0, arch + " layer " + layer + ": bit-identical to DL4J's: did libtorch run?");
+                // (the first conv and its pooling can come out bit-identical; deeper layers do not)
+                assertTrue(layer != -1 || w > 0, arch + ": bit-identical to DL4J's: did libtorch run at all?");
             }
             List<Row> rows = data.select("image").limit(3).collectAsList();
             for (Row r : rows) {

@@ -239,7 +239,10 @@ public final class TorchNetwork implements InspectableNetwork {
         return ops.size();
     }
 
-    /** Layer {@code layer}'s output in inference mode, computed only up to that layer. */
+    /**
+     * Layer {@code layer}'s output in inference mode, computed only up to that layer; for the output layer the
+     * class probabilities, as DL4J gives them.
+     */
     @Override
     public float[] activation(float[] features, int n, int layer) {
         if (layer < 0 || layer >= ops.size()) {
@@ -252,7 +255,8 @@ public final class TorchNetwork implements InspectableNetwork {
             for (int i = 0; i <= layer; i++) {
                 x = ops.get(i).forward(x, flat, false, generator, null);
             }
-            return toArray(x);
+            // DL4J's output layer gives probabilities; its op here gives the logits
+            return toArray(layer == ops.size() - 1 ? x.softmax(1) : x);
         }
     }
 
