@@ -233,6 +233,13 @@ class NothingLostTest {
                 tmp.resolve("torch-model").toString(), "--epochs", "2", "--engine", "torch", "--batch-size", "16",
                 "--validation-fraction", "0", "--master", "local[2]", "--metrics-json", m.toString()}));
         assertEquals(2, JSON.readTree(m.toFile()).get("history").size());
+        // the saved model keeps the engine, so explain computes its saliency map on libtorch
+        assertTrue(Files.readString(tmp.resolve("torch-model/metadata/part-00000")).contains("\"engine\":\"torch\""));
+        Path image = Files.list(data.resolve("dress")).sorted().findFirst().orElseThrow();
+        Path png = tmp.resolve("torch-map.png");
+        assertEquals(0, SparkDl.run(new String[]{"explain", "--model", tmp.resolve("torch-model").toString(),
+                "--image", image.toString(), "--out", png.toString(), "--master", "local[2]"}));
+        assertTrue(new File(png.toString()).length() > 1000);
         assertTrue(usageError("train", "--data", data.toString(), "--model", tmp.resolve("y").toString(),
                 "--engine", "tensorflow").startsWith("--engine tensorflow is not valid: Training engine"));
     }

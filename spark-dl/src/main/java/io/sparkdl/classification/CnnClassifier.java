@@ -89,7 +89,6 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
     private final IntParam epochs;
     private final IntParam batchSize;
     private final Param<String> updater;
-    private final Param<String> engine;
     private final DoubleParam learningRate;
     private final DoubleParam momentum;
     private final DoubleParam l2;
@@ -129,8 +128,6 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         batchSize = new IntParam(this, "batchSize", "Minibatch size per worker (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
         updater = SharedParams.choice(this, "updater", "Optimiser.", "sgd", "momentum", "nesterov", "adam");
-        engine = SharedParams.choice(this, "engine", "Training engine: nd4j (DL4J) or torch (libtorch through "
-                + "the JavaCPP presets; same layers, initialisation, updaters and parameter layout).", "nd4j", "torch");
         learningRate = new DoubleParam(this, "learningRate", "Learning rate, in (0, " + MAX_LEARNING_RATE + "].",
                 SharedParams.<Object>validator(v -> (Double) v > 0 && (Double) v <= MAX_LEARNING_RATE));
         momentum = new DoubleParam(this, "momentum", "Momentum for updater momentum or nesterov, in [0, 1).",
@@ -207,7 +204,6 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         setDefault(epochs, 3);
         setDefault(batchSize, 64);
         setDefault(updater, "adam");
-        setDefault(engine, "nd4j");
         setDefault(learningRate, 1e-3);
         setDefault(momentum, 0.9);
         setDefault(l2, 0.0);
@@ -240,7 +236,6 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
     public IntParam epochs() { return epochs; }
     public IntParam batchSize() { return batchSize; }
     public Param<String> updater() { return updater; }
-    public Param<String> engine() { return engine; }
     public DoubleParam learningRate() { return learningRate; }
     public DoubleParam momentum() { return momentum; }
     public DoubleParam l2() { return l2; }
@@ -267,7 +262,6 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
     public int getEpochs() { return (Integer) $(epochs); }
     public int getBatchSize() { return (Integer) $(batchSize); }
     public String getUpdater() { return $(updater); }
-    public String getEngine() { return $(engine); }
     public double getLearningRate() { return (Double) $(learningRate); }
     public double getMomentum() { return (Double) $(momentum); }
     public double getL2() { return (Double) $(l2); }
@@ -290,7 +284,6 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
     public CnnClassifier setEpochs(int v) { set(epochs, v); return this; }
     public CnnClassifier setBatchSize(int v) { set(batchSize, v); return this; }
     public CnnClassifier setUpdater(String v) { set(updater, v); return this; }
-    public CnnClassifier setEngine(String v) { set(engine, v); return this; }
     public CnnClassifier setLearningRate(double v) { set(learningRate, v); return this; }
     public CnnClassifier setMomentum(double v) { set(momentum, v); return this; }
     public CnnClassifier setL2(double v) { set(l2, v); return this; }
@@ -512,9 +505,10 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
                 described += "; early stopping, patience " + getEarlyStoppingPatience() + ": weights of epoch "
                         + result.keptEpoch() + " of " + result.history().size();
             }
+            // the arch lets the model run on either engine (a warm start keeps the initial model's layers)
             CnnClassifierModel model = new CnnClassifierModel(uid, labels, net, shape,
                     new CnnTrainingSummary(result.history(), skipped.value(), described, workers, result.keptEpoch()),
-                    normalization);
+                    normalization, initial != null ? initial.arch() : getArch());
             copyValues(model, ParamMap.empty());
             model.setParent(this);
             return model;

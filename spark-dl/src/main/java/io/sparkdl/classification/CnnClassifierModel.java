@@ -1,16 +1,21 @@
 package io.sparkdl.classification;
 
 import io.sparkdl.backend.Nd4jBackend;
+import io.sparkdl.engine.EngineNetwork;
+import io.sparkdl.engine.EngineSpec;
+import io.sparkdl.engine.InspectableNetwork;
 import io.sparkdl.image.ImageStruct;
 import io.sparkdl.image.Normalization;
 import io.sparkdl.io.EpochStatsCodec;
 import io.sparkdl.io.LegacyModelData;
 import io.sparkdl.io.ModelData;
+import io.sparkdl.io.ModelFileException;
 import io.sparkdl.io.NetworkZip;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.param.DeclaredParams;
 import io.sparkdl.param.HasInferenceBatchSize;
 import io.sparkdl.train.EpochStats;
+import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.train.NetworkPool;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.types.DataTypes;
@@ -29,6 +34,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -46,6 +53,10 @@ import java.util.UUID;
  * double, as MLlib's evaluators expect) and {@code predictedLabel} (class name), running batched forward
  * passes per partition with the network broadcast once. Rows with a null image get null outputs.
  *
+ * <p>The network is kept as DL4J's; {@code engine} (kept from training, settable) says which engine runs
+ * inference: {@code nd4j} runs the DL4J network, {@code torch} a {@code TorchNetwork} of the same architecture
+ * ({@link #arch()}) with the same flat parameters, built and pooled on each executor.
+ *
  * <p>Class indices follow the sorted class names, so {@code StringIndexer} with
  * {@code stringOrderType=alphabetAsc} on the label column gives matching indices for
  * {@code MulticlassClassificationEvaluator}.
@@ -59,6 +70,8 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
     private final int[] inputShape;
     private final CnnTrainingSummary summary;
     private final Normalization normalization;
+    /** The architecture (built-in name or JSON spec) the network was built from; null: unknown (nd4j only). */
+    private final String arch;
     private final String cacheKey = "model-" + UUID.randomUUID();
 
     private final DeclaredParams declared;
@@ -77,6 +90,23 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
      */
     public CnnClassifierModel(String uid, String[] labels, MultiLayerNetwork network, int[] inputShape,
                               CnnTrainingSummary summary, Normalization normalization) {
+        this(uid, labels, network, inputShape, summary, normalization, null);
+    }
+
+    /**
+     * @param arch the {@link NetworkSpec} (built-in name or JSON layer spec) the network was built from, which
+     *             the torch engine builds its network from (null: unknown; the model then runs on nd4j only)
+     * @throws IllegalArgumentException when {@code arch} does not describe {@code network}'s layers
+     */
+    public CnnClassifierModel(String uid, String[] labels, MultiLayerNetwork network, int[] inputShape,
+                              CnnTrainingSummary summary, Normalization normalization, String arch) {
+        if (arch != null && network != null) {
+            String problem = archMismatch(arch, network, inputShape, labels.length);
+            if (problem != null) {
+                throw new IllegalArgumentException(problem);
+            }
+        }
+        this.arch = arch;
         if (normalization != null && normalization.channels() != inputShape[2]) {
             throw new IllegalArgumentException("normalization has " + normalization.channels()
                     + " channels but the network takes " + inputShape[2]);
@@ -133,7 +163,98 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
                         + Arrays.toString(labels));
             }
         }
+        if (getEngine().equals("torch")) {
+            try (InspectableNetwork net = torchNetwork(1)) {
+                return io.sparkdl.explain.Saliency.explain(net, inputShape(), normalization, image, idx);
+            }
+        }
         return io.sparkdl.explain.Saliency.explain(network, inputShape(), normalization, image, idx);
+    }
+
+    /**
+     * The architecture the network was built from (a built-in name or a JSON layer spec), or null for models
+     * that do not know it (saved before the torch engine could serve them): those run on engine nd4j only.
+     */
+    public String arch() {
+        return arch;
+    }
+
+    /**
+     * Null when {@code arch} at this input shape and class count describes {@code net}'s layers (same layer
+     * types, parameter counts and activation shapes), else what differs.
+     */
+    static String archMismatch(String arch, MultiLayerNetwork net, int[] shape, int numClasses) {
+        MultiLayerConfiguration expected;
+        try {
+            expected = NetworkSpec.parse(arch).toConfiguration(shape[0], shape[1], shape[2], numClasses,
+                    EngineSpec.INFERENCE_SETTINGS);
+        } catch (RuntimeException e) {
+            return "arch is not a network spec for input " + shape[0] + "x" + shape[1] + "x" + shape[2] + " and "
+                    + numClasses + " classes: " + e.getMessage();
+        }
+        MultiLayerConfiguration actual = net.getLayerWiseConfigurations();
+        int n = expected.getConfs().size();
+        if (n != actual.getConfs().size()) {
+            return "arch has " + n + " layers but the network " + actual.getConfs().size();
+        }
+        InputType in = InputType.convolutional(shape[0], shape[1], shape[2]);
+        List<InputType> eTypes = expected.getLayerActivationTypes(in);
+        List<InputType> aTypes = actual.getLayerActivationTypes(in);
+        for (int i = 0; i < n; i++) {
+            org.deeplearning4j.nn.conf.layers.Layer e = expected.getConf(i).getLayer();
+            org.deeplearning4j.nn.conf.layers.Layer a = actual.getConf(i).getLayer();
+            if (e.getClass() != a.getClass()) {
+                return "layers[" + i + "] is a " + e.getClass().getSimpleName() + " in arch but a "
+                        + a.getClass().getSimpleName() + " in the network";
+            }
+            long pe = e.initializer().numParams(expected.getConf(i));
+            long pa = net.getLayer(i).numParams();
+            if (pe != pa) {
+                return "layers[" + i + "] has " + pe + " parameters in arch but " + pa + " in the network";
+            }
+            if (!eTypes.get(i).equals(aTypes.get(i))) {
+                return "layers[" + i + "] outputs " + eTypes.get(i) + " in arch but " + aTypes.get(i)
+                        + " in the network";
+            }
+        }
+        return null;
+    }
+
+    /** The arch, or an error naming the stage when the torch engine cannot run without it. */
+    private String requireArch() {
+        if (arch == null) {
+            throw new IllegalStateException("CnnClassifierModel " + uid + ": engine torch needs the model's "
+                    + "architecture, which this model does not keep (saved before spark-dl kept it, or built without "
+                    + "one); set engine to nd4j, or retrain it");
+        }
+        return arch;
+    }
+
+    /** The torch engine's inference spec for this model ({@code threads} libtorch intra-op threads). */
+    private EngineSpec torchSpec(int threads) {
+        return EngineSpec.inference("torch", null, requireArch(), inputShape[0], inputShape[1], inputShape[2],
+                labels.length, threads);
+    }
+
+    /**
+     * A fresh torch-engine network of this model with its weights, for one-off driver-side use (saliency,
+     * embeddings probes); the caller closes it. Libtorch runs it on {@code threads} intra-op threads.
+     */
+    public InspectableNetwork torchNetwork(int threads) {
+        EngineNetwork net = torchSpec(threads).build();
+        if (!(net instanceof InspectableNetwork in)) {
+            net.close();
+            throw new IllegalStateException("the torch engine built a " + net.getClass().getName()
+                    + ", which gives no activations or input gradients");
+        }
+        float[] p = network.params().toFloatVector();
+        if (in.numParams() != p.length) {
+            in.close();
+            throw new IllegalStateException("CnnClassifierModel " + uid + ": the torch network of its arch has "
+                    + in.numParams() + " parameters but the model " + p.length);
+        }
+        in.setParams(p);
+        return in;
     }
 
     /** The DL4J network (shared, not a copy). */
@@ -160,14 +281,26 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
         StructType out = transformSchema(dataset.schema());
         Nd4jBackend.init();
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext());
-        Broadcast<NetworkBlob> blob = sc.broadcast(new NetworkBlob(network.getLayerWiseConfigurations().toJson(),
-                network.params().toFloatVector()));
-        Predict fn = new Predict(cacheKey, blob, labels, inputShape, dataset.schema().fieldIndex(getFeaturesCol()),
-                getInferenceBatchSize(), dataset.schema().size(), normalization);
+        boolean torch = getEngine().equals("torch");
+        EngineSpec torchSpec = torch ? torchSpec(driverThreads(sc)) : null;
+        Broadcast<NetworkBlob> blob = sc.broadcast(new NetworkBlob(torch ? null
+                : network.getLayerWiseConfigurations().toJson(), network.params().toFloatVector()));
+        // the key holds the engine: setEngine on this instance must not hand out the other engine's network
+        Predict fn = new Predict(cacheKey + ":" + getEngine(), blob, torchSpec, labels, inputShape,
+                dataset.schema().fieldIndex(getFeaturesCol()), getInferenceBatchSize(), dataset.schema().size(),
+                normalization);
         return dataset.toDF().mapPartitions(fn, Encoders.row(out));
     }
 
-    /** What executors need to rebuild the network: configuration JSON and flat weights. */
+    /**
+     * libtorch threads per task outside a task's context: the driver's cores over the tasks that run at once
+     * (tasks take {@link NetworkPool#taskThreads} from their own context).
+     */
+    public static int driverThreads(JavaSparkContext sc) {
+        return Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, sc.defaultParallelism()));
+    }
+
+    /** What executors need to rebuild the network: configuration JSON (nd4j; null for torch) and flat weights. */
     record NetworkBlob(String configurationJson, float[] params) implements Serializable {
     }
 
@@ -175,6 +308,8 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
     private static final class Predict implements MapPartitionsFunction<Row, Row> {
         private final String key;
         private final Broadcast<NetworkBlob> blob;
+        /** The torch engine's spec (null: nd4j); its threads are replaced by the task's. */
+        private final EngineSpec torchSpec;
         private final String[] labels;
         private final int[] shape;
         private final int imageIdx;
@@ -182,8 +317,9 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
         private final int nIn;
         private final Normalization normalization;
 
-        Predict(String key, Broadcast<NetworkBlob> blob, String[] labels, int[] shape, int imageIdx, int batch,
-                int nIn, Normalization normalization) {
+        Predict(String key, Broadcast<NetworkBlob> blob, EngineSpec torchSpec, String[] labels, int[] shape,
+                int imageIdx, int batch, int nIn, Normalization normalization) {
+            this.torchSpec = torchSpec;
             this.normalization = normalization;
             this.key = key;
             this.blob = blob;
@@ -231,7 +367,20 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
                     int n = pb.n();
                     int[] slot = pb.slots();
                     float[][] probs = new float[n][];
-                    if (n > 0) {
+                    if (n > 0 && torchSpec != null) {
+                        EngineSpec spec = EngineSpec.inference("torch", null, torchSpec.arch(), shape[0], shape[1],
+                                shape[2], labels.length, NetworkPool.taskThreads(torchSpec.threads()));
+                        EngineNetwork net = NetworkPool.borrow(key, spec, blob.value().params());
+                        try {
+                            float[] o = net.output(pb.data(), n);
+                            int k = labels.length;
+                            for (int i = 0; i < n; i++) {
+                                probs[i] = Arrays.copyOfRange(o, i * k, (i + 1) * k);
+                            }
+                        } finally {
+                            NetworkPool.giveBack(key, net);
+                        }
+                    } else if (n > 0) {
                         // The key is this model instance's: a pooled network already holds its weights.
                         MultiLayerNetwork net = NetworkPool.borrow(key, blob.value().configurationJson(),
                                 blob.value().params());
@@ -278,7 +427,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
 
     @Override
     public CnnClassifierModel copy(ParamMap extra) {
-        CnnClassifierModel m = new CnnClassifierModel(uid, labels, network, inputShape, summary, normalization);
+        CnnClassifierModel m = new CnnClassifierModel(uid, labels, network, inputShape, summary, normalization, arch);
         return copyValues(m, extra).setParent(parent());
     }
 
@@ -300,6 +449,18 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
             .add("strategy", DataTypes.StringType, true)
             .add("workers", DataTypes.IntegerType, true)
             .add("keptEpoch", DataTypes.IntegerType, true);
+    /**
+     * Columns added after the first Parquet layout (absent in older models' {@code data/}: read as null). arch: the
+     * network spec (built-in name or JSON layer spec), null when unknown.
+     */
+    static final StructType DATA_SCHEMA_ADDED = new StructType()
+            .add("arch", DataTypes.StringType, true);
+    /** What {@code write} writes: both. */
+    static final StructType WRITTEN_SCHEMA = new StructType(java.util.stream.Stream.concat(
+            Arrays.stream(DATA_SCHEMA.fields()), Arrays.stream(DATA_SCHEMA_ADDED.fields()))
+            .toArray(org.apache.spark.sql.types.StructField[]::new));
+    /** The longest arch (a JSON layer spec) a saved model may have. */
+    static final int MAX_ARCH_CHARS = 1 << 20;
     /** The most classes a saved model may have. */
     static final int MAX_LABELS = 1_000_000;
 
@@ -315,8 +476,8 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
                         normalization == null ? null : normalization.mean(),
                         normalization == null ? null : normalization.std(),
                         s == null ? null : s.skippedRows(), s == null ? null : s.strategy(),
-                        s == null ? null : s.workers(), s == null ? null : s.keptEpoch());
-                ModelData.write(spark, path + "/" + ModelData.DATA, DATA_SCHEMA, List.of(row));
+                        s == null ? null : s.workers(), s == null ? null : s.keptEpoch(), arch);
+                ModelData.write(spark, path + "/" + ModelData.DATA, WRITTEN_SCHEMA, List.of(row));
                 if (s != null) {
                     EpochStatsCodec.write(spark, s.history(), path + "/history");
                 }
@@ -340,19 +501,31 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
             SparkMLInternals.Metadata meta = SparkMLInternals.loadMetadata(path, spark.sparkContext(),
                     CnnClassifierModel.class);
             Configuration hc = spark.sparkContext().hadoopConfiguration();
-            LegacyModelData.Classifier d = LegacyModelData.isLegacy(path, "model.json", hc)
-                    ? LegacyModelData.classifier(path, hc) : data(spark, path);
+            boolean legacy = LegacyModelData.isLegacy(path, "model.json", hc);
+            String dir = path + "/" + ModelData.DATA;
+            Row row = legacy ? null : ModelData.read(spark, dir, DATA_SCHEMA, DATA_SCHEMA_ADDED, 1).stream()
+                    .findFirst().orElseThrow(() -> new ModelFileException(dir, "holds no row"));
+            LegacyModelData.Classifier d = legacy ? LegacyModelData.classifier(path, hc) : data(spark, path, row);
+            String arch = legacy || row.isNullAt(row.fieldIndex("arch")) ? null : row.getString(row.fieldIndex("arch"));
+            ModelData.require(arch == null || arch.length() <= MAX_ARCH_CHARS, dir,
+                    "an arch of at most " + MAX_ARCH_CHARS + " characters");
             // never DL4J's ModelSerializer: it deserializes a preprocessor.bin entry with ObjectInputStream
             MultiLayerNetwork net = NetworkZip.read(path + "/network/network.zip", hc);
+            if (arch != null) {
+                String problem = archMismatch(arch, net, d.inputShape(), d.labels().length);
+                if (problem != null) {
+                    throw new ModelFileException(dir, "column 'arch' does not describe network/network.zip: "
+                            + problem);
+                }
+            }
             CnnClassifierModel m = new CnnClassifierModel(meta.uid(), d.labels(), net, d.inputShape(), d.summary(),
-                    d.normalization());
+                    d.normalization(), arch);
             meta.applyParams(m);
             return m;
         }
 
-        private static LegacyModelData.Classifier data(SparkSession spark, String path) {
+        private static LegacyModelData.Classifier data(SparkSession spark, String path, Row r) {
             String dir = path + "/" + ModelData.DATA;
-            Row r = ModelData.readOne(spark, dir, DATA_SCHEMA);
             String[] labels = ModelData.strings(r, "labels", dir);
             ModelData.require(labels.length > 0 && labels.length <= MAX_LABELS, dir,
                     "between 1 and " + MAX_LABELS + " labels");

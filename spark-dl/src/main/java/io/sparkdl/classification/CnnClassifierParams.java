@@ -2,6 +2,7 @@ package io.sparkdl.classification;
 
 import io.sparkdl.image.ImageStruct;
 import io.sparkdl.param.DeclaredParams;
+import io.sparkdl.param.HasEngine;
 import io.sparkdl.param.HasFeaturesCol;
 import io.sparkdl.param.HasLabelCol;
 import io.sparkdl.param.HasPredictedLabelCol;
@@ -17,11 +18,12 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * The params {@link CnnClassifier} and {@link CnnClassifierModel} share (as MLlib's {@code PCAParams} serves
- * {@code PCA} and {@code PCAModel}): the image and label columns and the four output columns, declared once
- * here, and the schema both check.
+ * {@code PCA} and {@code PCAModel}): the image and label columns, the four output columns and the engine (the
+ * model keeps the one it was trained on; set it on a model to switch), declared once here, and the schema both
+ * check.
  */
 public interface CnnClassifierParams<T extends CnnClassifierParams<T>> extends HasFeaturesCol<T>, HasLabelCol<T>,
-        HasPredictionCol<T>, HasProbabilityCol<T>, HasRawPredictionCol<T>, HasPredictedLabelCol<T> {
+        HasPredictionCol<T>, HasProbabilityCol<T>, HasRawPredictionCol<T>, HasPredictedLabelCol<T>, HasEngine<T> {
 
     /** Declares the shared params on {@code owner} (its uid set) and returns its param holder. */
     static DeclaredParams declare(Params owner) {
@@ -33,6 +35,7 @@ public interface CnnClassifierParams<T extends CnnClassifierParams<T>> extends H
         HasProbabilityCol.declare(d, "Class probability vector column.", "probability");
         HasRawPredictionCol.declare(d, "Log-probability vector column.", "rawPrediction");
         HasPredictedLabelCol.declare(d, "Predicted class name column.", "predictedLabel");
+        HasEngine.declare(d);
         return d;
     }
 

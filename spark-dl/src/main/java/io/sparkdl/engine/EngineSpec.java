@@ -39,6 +39,21 @@ public record EngineSpec(String engine, String configurationJson, String arch, i
         return new EngineSpec("nd4j", configurationJson, null, 0, 0, 0, 0, null, 1);
     }
 
+    /**
+     * A spec to run a trained network on {@code engine} (its weights set afterwards): the optimiser settings are
+     * irrelevant to inference, so neutral ones (sgd, no regularisation) are used.
+     *
+     * @param threads libtorch intra-op threads per task
+     */
+    public static EngineSpec inference(String engine, String configurationJson, String arch, int height, int width,
+                                       int channels, int numClasses, int threads) {
+        return new EngineSpec(engine, configurationJson, arch, height, width, channels, numClasses,
+                INFERENCE_SETTINGS, threads);
+    }
+
+    /** The settings an inference network is built with (see {@link #inference}). */
+    public static final NetworkSpec.Settings INFERENCE_SETTINGS = new NetworkSpec.Settings("sgd", 0.01, 0, 0, 0);
+
     /** This spec for images of the given shape (the training blocks know it). */
     public EngineSpec forInput(int h, int w, int c) {
         return h == height && w == width && c == channels ? this

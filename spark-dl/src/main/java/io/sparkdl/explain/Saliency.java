@@ -1,5 +1,6 @@
 package io.sparkdl.explain;
 
+import io.sparkdl.engine.InspectableNetwork;
 import io.sparkdl.image.ImageCodec;
 import io.sparkdl.image.Normalization;
 import org.deeplearning4j.nn.api.Layer;
@@ -36,7 +37,8 @@ import java.util.Map;
  * uses the batch's statistics. So the gradient is taken on a twin network that is the trained one in
  * inference mode: dropout layers become identities, each batch normalisation becomes the fixed
  * per-channel affine map its running statistics define, and the softmax output becomes the identity
- * with a loss whose gradient is the class score's.
+ * with a loss whose gradient is the class score's. On the torch engine the network's own inference-mode
+ * autograd gives the gradient ({@link InspectableNetwork#classScoreGradient}).
  */
 public final class Saliency {
     private Saliency() {
@@ -97,6 +99,46 @@ public final class Saliency {
             }
         }
         return new Result(cls, probs.getDouble(0, cls), predicted, map, planar, c);
+    }
+
+    /**
+     * Like {@link #explain(MultiLayerNetwork, int[], Normalization, ImageCodec.Pixels, int)} on an engine network
+     * (the torch engine): the class logit's input gradient comes from the network itself, in inference mode, so
+     * no twin is needed.
+     *
+     * @param network a trained classifier network with its weights set (left unchanged)
+     */
+    public static Result explain(InspectableNetwork network, int[] inputShape, Normalization normalization,
+                                 ImageCodec.Pixels image, int classIndex) {
+        int h = inputShape[0];
+        int w = inputShape[1];
+        int c = inputShape[2];
+        byte[] planar = ImageCodec.toPlanar(image, c, h, w);
+        float[] x = Normalization.toInput(planar, c, h * w, normalization);
+        float[] probs = network.output(x, 1);
+        int predicted = 0;
+        for (int k = 1; k < probs.length; k++) {
+            if (probs[k] > probs[predicted]) {
+                predicted = k;
+            }
+        }
+        int cls = classIndex < 0 ? predicted : classIndex;
+        if (cls >= probs.length) {
+            throw new IllegalArgumentException("class index " + cls + " is out of range: the model has "
+                    + probs.length + " classes");
+        }
+        float[] grad = network.classScoreGradient(x, 1, cls);
+        float[][] map = new float[h][w];
+        for (int y = 0; y < h; y++) {
+            for (int xx = 0; xx < w; xx++) {
+                float m = 0;
+                for (int ch = 0; ch < c; ch++) {
+                    m = Math.max(m, Math.abs(grad[(ch * h + y) * w + xx]));
+                }
+                map[y][xx] = m;
+            }
+        }
+        return new Result(cls, probs[cls], predicted, map, planar, c);
     }
 
     /**

@@ -2,6 +2,9 @@ package io.sparkdl.features;
 
 import io.sparkdl.backend.Nd4jBackend;
 import io.sparkdl.classification.CnnClassifierModel;
+import io.sparkdl.engine.EngineNetwork;
+import io.sparkdl.engine.EngineSpec;
+import io.sparkdl.engine.InspectableNetwork;
 import io.sparkdl.image.ImageStruct;
 import io.sparkdl.io.SparkMLInternals;
 import io.sparkdl.linalg.BatchIterator;
@@ -42,6 +45,8 @@ import java.util.UUID;
  * layer before the output, for LeNet the 500 dense units) as an ML vector column, computed in batched
  * forward passes per partition with the network broadcast once. The recipe "CNN features into another
  * classifier": {@code new CnnFeaturizer(cnn)} then MLlib's {@code LogisticRegression} on {@code embedding}.
+ * It runs on the model's engine ({@code engine} of the {@link CnnClassifierModel}): DL4J's network, or on
+ * {@code torch} a libtorch network of the model's arch with the same weights, pooled per executor.
  */
 public class CnnFeaturizer extends Transformer implements HasInputCol<CnnFeaturizer>, HasOutputCol<CnnFeaturizer>,
         HasInferenceBatchSize<CnnFeaturizer>, MLWritable {
@@ -145,22 +150,49 @@ public class CnnFeaturizer extends Transformer implements HasInputCol<CnnFeaturi
         StructType out = transformSchema(dataset.schema());
         Nd4jBackend.init();
         MultiLayerNetwork net = model.network();
-        Broadcast<Object[]> blob = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext())
-                .broadcast(new Object[]{net.getLayerWiseConfigurations().toJson(), net.params().toFloatVector()});
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext());
+        boolean torch = model.getEngine().equals("torch");
+        if (torch && model.arch() == null) {
+            throw new IllegalStateException("CnnFeaturizer " + uid + ": its model " + model.uid() + " runs on engine "
+                    + "torch but does not keep its architecture (saved before spark-dl kept it); set the model's "
+                    + "engine to nd4j");
+        }
+        String arch = model.arch();
+        int driverThreads = CnnClassifierModel.driverThreads(sc);
+        int classes = model.numClasses();
+        Broadcast<Object[]> blob = sc.broadcast(new Object[]{torch ? null : net.getLayerWiseConfigurations().toJson(),
+            net.params().toFloatVector()});
         int idx = dataset.schema().fieldIndex(getInputCol());
         int nIn = dataset.schema().size();
         int[] shape = model.inputShape();
         io.sparkdl.image.Normalization norm = model.normalization();
         int lay = resolvedLayer();
         int bs = getInferenceBatchSize();
-        String key = cacheKey;
+        String key = cacheKey + ":" + model.getEngine();
         return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) rows ->
                 new BatchIterator(rows, bs, batch -> {
                     ImageStruct.PlanarBatch pb = ImageStruct.planar(batch, idx, shape, norm);
                     int n = pb.n();
                     int[] slot = pb.slots();
                     double[][] emb = new double[n][];
-                    if (n > 0) {
+                    if (n > 0 && torch) {
+                        EngineSpec spec = EngineSpec.inference("torch", null, arch, shape[0], shape[1], shape[2],
+                                classes, NetworkPool.taskThreads(driverThreads));
+                        EngineNetwork nw = NetworkPool.borrow(key, spec, (float[]) blob.value()[1]);
+                        try {
+                            float[] a = ((InspectableNetwork) nw).activation(pb.data(), n, lay);
+                            int d = a.length / n;
+                            for (int i = 0; i < n; i++) {
+                                double[] e = new double[d];
+                                for (int k = 0; k < d; k++) {
+                                    e[k] = a[i * d + k];
+                                }
+                                emb[i] = e;
+                            }
+                        } finally {
+                            NetworkPool.giveBack(key, nw);
+                        }
+                    } else if (n > 0) {
                         Object[] b = blob.value();
                         MultiLayerNetwork nw = NetworkPool.borrow(key, (String) b[0], (float[]) b[1]);
                         try {

@@ -54,6 +54,16 @@ public final class ModelData {
      * larger than {@link #MAX_BYTES}, a missing column or one of another type, and more than {@code maxRows} rows.
      */
     public static List<Row> read(SparkSession spark, String dir, StructType schema, int maxRows) {
+        return read(spark, dir, schema, new StructType(), maxRows);
+    }
+
+    /**
+     * Like {@link #read(SparkSession, String, StructType, int)}, but the nullable columns of {@code optional}
+     * (added in later releases) may be absent: they read as null then. The rows hold the columns of
+     * {@code schema}, then those of {@code optional}.
+     */
+    public static List<Row> read(SparkSession spark, String dir, StructType schema, StructType optional,
+                                 int maxRows) {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         checkBytes(dir, conf);
         Dataset<Row> df;
@@ -74,10 +84,25 @@ public final class ModelData {
                         + f.dataType().simpleString());
             }
         }
-        Column[] cols = Arrays.stream(schema.fieldNames()).map(n -> col(n)).toArray(Column[]::new);
+        List<Column> cols = new java.util.ArrayList<>();
+        for (String n : schema.fieldNames()) {
+            cols.add(col(n));
+        }
+        for (StructField f : optional.fields()) {
+            if (!Arrays.asList(found.fieldNames()).contains(f.name())) {
+                cols.add(org.apache.spark.sql.functions.lit(null).cast(f.dataType()).as(f.name()));
+                continue;
+            }
+            String type = found.apply(f.name()).dataType().simpleString();
+            if (!type.equals(f.dataType().simpleString())) {
+                throw new ModelFileException(dir, "column '" + f.name() + "' is " + type + ", expected "
+                        + f.dataType().simpleString());
+            }
+            cols.add(col(f.name()));
+        }
         List<Row> rows;
         try {
-            rows = df.select(cols).limit(maxRows + 1).collectAsList();
+            rows = df.select(cols.toArray(new Column[0])).limit(maxRows + 1).collectAsList();
         } catch (Exception e) {
             throw new ModelFileException(dir, null, "unreadable, truncated or corrupt (" + e.getMessage() + ")", e);
         }

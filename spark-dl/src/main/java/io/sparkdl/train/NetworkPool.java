@@ -52,6 +52,38 @@ public final class NetworkPool {
         return pooled != null ? pooled : spec.build();
     }
 
+    /**
+     * A pooled inference network of {@code spec}'s engine for {@code key}, or a new one from {@code spec} with
+     * {@code params} set (a fitted model's weights never change, so pooled ones already hold them).
+     */
+    public static EngineNetwork borrow(String key, EngineSpec spec, float[] params) {
+        EngineNetwork pooled = take(key);
+        if (pooled != null) {
+            return pooled;
+        }
+        EngineNetwork net = spec.build();
+        try {
+            if (net.numParams() != params.length) {
+                throw new IllegalArgumentException("the " + spec.engine() + " network of " + spec.arch() + " has "
+                        + net.numParams() + " parameters but the model has " + params.length);
+            }
+            net.setParams(params);
+        } catch (RuntimeException e) {
+            net.close();
+            throw e;
+        }
+        return net;
+    }
+
+    /**
+     * libtorch intra-op threads for a task: inside a Spark task its CPUs ({@code spark.task.cpus}), so concurrent
+     * tasks x threads stay within an executor's cores; {@code outside} elsewhere (the driver).
+     */
+    public static int taskThreads(int outside) {
+        org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
+        return Math.max(1, tc != null ? tc.cpus() : outside);
+    }
+
     @SuppressWarnings("unchecked")
     private static <T> T take(String key) {
         synchronized (POOL) {

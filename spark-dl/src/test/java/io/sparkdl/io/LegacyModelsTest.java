@@ -93,7 +93,7 @@ class LegacyModelsTest {
         SparkSession spark = SparkTest.spark();
         Map<String, List<String>> columns = Map.of(
                 "classifier", List.of("labels", "height", "width", "channels", "normalizationMean",
-                        "normalizationStd", "skippedRows", "strategy", "workers", "keptEpoch"),
+                        "normalizationStd", "skippedRows", "strategy", "workers", "keptEpoch", "arch"),
                 "normalizer", List.of("mean", "std"),
                 "pca", List.of("mean", "components", "explainedVariance", "explainedVarianceRatio", "numRows"),
                 "kmeans", List.of("clusterCenters", "clusterSizes", "trainingCost", "iterations"),

@@ -30,7 +30,7 @@ public final class Fuzzers {
     }
 
     public static List<StageFuzzer> all() {
-        return List.of(imageDecoder(), cnnClassifier(), imagePca(), imageKMeans(), cnnFeaturizer(),
+        return List.of(imageDecoder(), cnnClassifier(), cnnClassifierTorch(), imagePca(), imageKMeans(), cnnFeaturizer(),
                 probabilityAverager(), ensemble(), imageNormalizer(), imageAugmenter());
     }
 
@@ -190,6 +190,32 @@ public final class Fuzzers {
 
             public String keyColumn() {
                 return "path";
+            }
+        };
+    }
+
+    /** The classifier on engine torch: its model keeps the engine and predicts on libtorch after save/load. */
+    static StageFuzzer cnnClassifierTorch() {
+        StageFuzzer nd4j = cnnClassifier();
+        return new StageFuzzer() {
+            public PipelineStage stage() {
+                return ((CnnClassifier) nd4j.stage()).setEngine("torch").setArch("bncnn");
+            }
+
+            public List<Class<? extends PipelineStage>> covers() {
+                return nd4j.covers();
+            }
+
+            public Dataset<Row> data(SparkSession spark) {
+                return nd4j.data(spark);
+            }
+
+            public List<String> outputColumns() {
+                return nd4j.outputColumns();
+            }
+
+            public String keyColumn() {
+                return nd4j.keyColumn();
             }
         };
     }

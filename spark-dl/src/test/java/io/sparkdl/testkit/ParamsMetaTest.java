@@ -17,6 +17,7 @@ import io.sparkdl.image.ImageNormalizerModel;
 import io.sparkdl.image.Normalization;
 import io.sparkdl.param.HasChannels;
 import io.sparkdl.param.HasCombination;
+import io.sparkdl.param.HasEngine;
 import io.sparkdl.param.HasFeaturesCol;
 import io.sparkdl.param.HasHeight;
 import io.sparkdl.param.HasInferenceBatchSize;
@@ -92,7 +93,7 @@ class ParamsMetaTest {
     private static final List<Class<?>> SHARED = List.of(HasInputCol.class, HasOutputCol.class, HasFeaturesCol.class,
             HasLabelCol.class, HasPredictionCol.class, HasProbabilityCol.class, HasRawPredictionCol.class,
             HasPredictedLabelCol.class, HasSeed.class, HasChannels.class, HasHeight.class, HasWidth.class,
-            HasInferenceBatchSize.class, HasValidationFraction.class, HasCombination.class);
+            HasInferenceBatchSize.class, HasValidationFraction.class, HasCombination.class, HasEngine.class);
 
     /** Params fixed by fitting: the model reports them but has no setter (as MLlib's PCAModel has no setK). */
     private static final Set<String> FIXED_BY_FIT = Set.of("ImagePCAModel.centering");

@@ -36,7 +36,7 @@ public final class InferBench {
         try {
             CnnClassifierModel model = CnnClassifierModel.load(modelDir).setInferenceBatchSize(batch);
             if (args.length > 5) {
-                model.set(model.getParam("engine"), args[5]);
+                model.setEngine(args[5]);
             }
             int[] s = model.inputShape();
             long t0 = System.nanoTime();
@@ -63,7 +63,7 @@ public final class InferBench {
             double median = seconds[repeats / 2];
             System.out.printf("spark-dl-infer images=%d decode_images_per_second=%.1f infer_images_per_second=%.1f "
                     + "accuracy=%.4f batch=%d engine=%s%n", n, n / decodeSeconds, n / median, (double) correct / n, batch,
-                    model.getOrDefault(model.getParam("engine")));
+                    model.getEngine());
         } finally {
             spark.stop();
         }

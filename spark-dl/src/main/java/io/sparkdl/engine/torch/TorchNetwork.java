@@ -1,6 +1,6 @@
 package io.sparkdl.engine.torch;
 
-import io.sparkdl.engine.EngineNetwork;
+import io.sparkdl.engine.InspectableNetwork;
 import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.nn.NetworkSpec.LayerSpec;
 import org.bytedeco.javacpp.FloatPointer;
@@ -51,7 +51,7 @@ import java.util.SplittableRandom;
  * <p>Not thread-safe. Tensors live off-heap: every call runs in its own {@link PointerScope}, and {@link #close()}
  * frees the rest.
  */
-public final class TorchNetwork implements EngineNetwork {
+public final class TorchNetwork implements InspectableNetwork {
     static final double BN_EPS = 1e-5;
     static final double BN_DECAY = 0.9;
 
@@ -232,6 +232,56 @@ public final class TorchNetwork implements EngineNetwork {
             }
         }
         return out;
+    }
+
+    @Override
+    public int numLayers() {
+        return ops.size();
+    }
+
+    /**
+     * Layer {@code layer}'s output in inference mode, computed only up to that layer; for the output layer the
+     * class probabilities, as DL4J gives them.
+     */
+    @Override
+    public float[] activation(float[] features, int n, int layer) {
+        if (layer < 0 || layer >= ops.size()) {
+            throw new IllegalArgumentException("layer " + layer + " is outside the network's layers 0.."
+                    + (ops.size() - 1));
+        }
+        check(features, (long) n * channels * height * width, "features");
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            Tensor x = fromArray(features, n, channels, height, width);
+            for (int i = 0; i <= layer; i++) {
+                x = ops.get(i).forward(x, flat, false, generator, null);
+            }
+            // DL4J's output layer gives probabilities; its op here gives the logits
+            return toArray(layer == ops.size() - 1 ? x.softmax(1) : x);
+        }
+    }
+
+    /**
+     * The input gradient of a class logit in inference mode, by autograd on an input that requires grad. The
+     * parameters' gradient that the same backward pass accumulates is zeroed again, so a later {@link #fit}
+     * is unaffected.
+     */
+    @Override
+    public float[] classScoreGradient(float[] features, int n, int classIndex) {
+        if (classIndex < 0 || classIndex >= numClasses) {
+            throw new IllegalArgumentException("class index " + classIndex + " is out of range: the network has "
+                    + numClasses + " classes");
+        }
+        check(features, (long) n * channels * height * width, "features");
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = fromArray(features, n, channels, height, width);
+            x.requires_grad_(true);
+            forward(x, false, null).select(1, classIndex).sum().backward();
+            try (NoGradGuard g = new NoGradGuard()) {
+                float[] grad = toArray(x.grad());
+                flat.grad().zero_();
+                return grad;
+            }
+        }
     }
 
     /**
