@@ -48,7 +48,8 @@ class TorchFrozenLayersTest {
                 float[] state = new float[net.updater().stateSize()];
                 Random r = new Random(2);
                 for (int i = 0; i < state.length; i++) {
-                    state[i] = updater.equals("adam") && i >= net.numParams() ? 1e-4f : 0.01f * (float) r.nextGaussian();
+                    boolean adamV = updater.equals("adam") && i >= net.numParams();
+                    state[i] = adamV ? 1e-4f : 0.01f * (float) r.nextGaussian();
                 }
                 net.setUpdaterState(state);
                 for (int step = 0; step < 3; step++) {
