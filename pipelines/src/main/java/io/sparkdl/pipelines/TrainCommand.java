@@ -84,7 +84,7 @@ final class TrainCommand extends Job {
     void addParamOptions(CommandSpec spec) {
         String[] none = new String[0];
         params.add(spec, cnn, "arch", null, none, TrainCommand::archText, null)
-                .add(spec, cnn, "epochs", "batchSize", "updater", "engine", "learningRate", "lrSchedule",
+                .add(spec, cnn, "epochs", "batchSize", "updater", "engine", "precision", "learningRate", "lrSchedule",
                         "momentum", "weightDecay", "l2", "seed")
                 .add(spec, cnn, "numWorkers", new String[]{"--workers"})
                 .add(spec, cnn, "averagingFrequency", "blockMomentum", "validationFraction")

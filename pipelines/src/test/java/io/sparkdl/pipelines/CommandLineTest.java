@@ -72,7 +72,8 @@ class CommandLineTest {
         String train = out(0, "train", "--help");
         CnnClassifier cnn = new CnnClassifier();
         for (Param<?> p : List.of(cnn.learningRate(), cnn.getParam("earlyStoppingPatience"),
-                cnn.getParam("initialClasses"), cnn.getParam("numWorkers"), cnn.getParam("blockMomentum"))) {
+                cnn.getParam("initialClasses"), cnn.getParam("numWorkers"), cnn.getParam("blockMomentum"),
+                cnn.precision())) {
             String option = "--" + ParamOptions.kebab(p.name());
             assertTrue(train.contains(option), option + " in\n" + train);
             String firstWords = p.doc().substring(0, Math.min(25, p.doc().length()));
@@ -117,6 +118,10 @@ class CommandLineTest {
         assertTrue(patience.contains("needs a validation set"), patience);
         String frozen = usageError("train", "--data", data(), "--model", "m", "--frozen-layers", "2");
         assertTrue(frozen.contains("frozenLayers = 2 needs initialModel"), frozen);
+        String fp16 = usageError("train", "--data", data(), "--model", "m", "--precision", "fp16");
+        assertTrue(fp16.startsWith("--precision fp16 is not valid: Arithmetic of training"), fp16);
+        String bf16 = usageError("train", "--data", data(), "--model", "m", "--precision", "bf16");
+        assertTrue(bf16.contains("precision = bf16 needs engine = torch"), bf16);
     }
 
     @Test

@@ -89,6 +89,7 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
     private final IntParam epochs;
     private final IntParam batchSize;
     private final Param<String> updater;
+    private final Param<String> precision;
     private final DoubleParam learningRate;
     private final DoubleParam momentum;
     private final DoubleParam l2;
@@ -128,6 +129,11 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         batchSize = new IntParam(this, "batchSize", "Minibatch size per worker (>= 1).",
                 SharedParams.<Object>validator(v -> (Integer) v >= 1));
         updater = SharedParams.choice(this, "updater", "Optimiser.", "sgd", "momentum", "nesterov", "adam");
+        precision = SharedParams.choice(this, "precision", "Arithmetic of training: fp32, or bf16 (engine torch "
+                + "only, on CPUs with native bf16 - avx512_bf16 or amx_bf16 - else a warning and fp32): convolutions "
+                + "and dense layers compute in bfloat16 on fp32 master weights; batch norm, softmax, loss and "
+                + "updater stay fp32.", "fp32", "bf16");
+        setDefault(precision, "fp32");
         learningRate = new DoubleParam(this, "learningRate", "Learning rate, in (0, " + MAX_LEARNING_RATE + "].",
                 SharedParams.<Object>validator(v -> (Double) v > 0 && (Double) v <= MAX_LEARNING_RATE));
         momentum = new DoubleParam(this, "momentum", "Momentum for updater momentum or nesterov, in [0, 1).",
@@ -284,6 +290,9 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
     public CnnClassifier setEpochs(int v) { set(epochs, v); return this; }
     public CnnClassifier setBatchSize(int v) { set(batchSize, v); return this; }
     public CnnClassifier setUpdater(String v) { set(updater, v); return this; }
+    public Param<String> precision() { return precision; }
+    public String getPrecision() { return $(precision); }
+    public CnnClassifier setPrecision(String v) { set(precision, v); return this; }
     public CnnClassifier setLearningRate(double v) { set(learningRate, v); return this; }
     public CnnClassifier setMomentum(double v) { set(momentum, v); return this; }
     public CnnClassifier setL2(double v) { set(l2, v); return this; }
@@ -320,6 +329,10 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         if (getFrozenLayers() > 0 && getInitialModel().isEmpty()) {
             throw new IllegalArgumentException("frozenLayers = " + getFrozenLayers()
                     + " needs initialModel (the layers to freeze must come trained)");
+        }
+        if (getPrecision().equals("bf16") && !getEngine().equals("torch")) {
+            throw new IllegalArgumentException("precision = bf16 needs engine = torch, but engine = " + getEngine()
+                    + " (the nd4j engine trains in fp32 only)");
         }
         if (getL2() > 0 && getWeightDecay() > 0) {
             // DL4J's builder silently drops L2 when weight decay is set; libtorch's updater would apply both
@@ -463,16 +476,16 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
             double mu = plan.blockMomentum();
             TrainingStrategy strategy = new ParameterAveraging(plan.averagingFrequency(), 2, mu);
             boolean torch = getEngine().equals("torch");
-            if (torch && initial != null) {
-                throw new IllegalArgumentException("initialModel (warm start) is not supported on engine torch yet; "
-                        + "use engine nd4j");
-            }
+            // torch builds from a spec: with a warm start, the arch (or built-in) that describes the initial model;
+            // the warm-started weights come from net (same flat layout), frozen layers from the spec
+            String torchArch = !torch ? null : initial == null ? getArch()
+                    : WarmStart.torchArch(conf, getArch(), getInitialModel(), shape, labels.length, settings);
             // one task per core: tasks x libtorch threads stay within the driver's (local mode) cores
             int threads = Math.max(1, Runtime.getRuntime().availableProcessors()
                     / Math.max(1, Math.min(workers, sc.defaultParallelism())));
             EngineSpec engineSpec = torch
-                    ? new EngineSpec("torch", conf.toJson(), getArch(), shape[0], shape[1],
-                    shape[2], labels.length, settings, threads)
+                    ? new EngineSpec("torch", conf.toJson(), torchArch, shape[0], shape[1],
+                    shape[2], labels.length, settings, threads, initial == null ? 0 : getFrozenLayers(), getPrecision())
                     : EngineSpec.nd4j(conf.toJson());
             EpochDriver driver = new EpochDriver(strategy, new TrainingConfig(engineSpec, getEpochs(), plan.batchSize(),
                     getSeed(), getTrainAccuracySample(), getEarlyStoppingPatience()))
@@ -481,7 +494,8 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
                 String fingerprint = Integer.toHexString((conf.toJson() + "|" + String.join(",", labels) + "|"
                         + plan.batchSize() + "|" + workers + "|" + plan.averagingFrequency() + "|" + mu + "|" + getSeed()
                         + "|" + getInitialModel() + "|" + normalization + "|" + augmentation + "|"
-                        + getEarlyStoppingPatience() + "|" + getEngine()).hashCode());
+                        + getEarlyStoppingPatience() + "|" + getEngine()
+                        + (getPrecision().equals("fp32") ? "" : "|" + getPrecision())).hashCode());
                 driver.checkpointTo(new CheckpointStore(getCheckpointDir(), sc.hadoopConfiguration(), fingerprint),
                         getCheckpointDir());
             }

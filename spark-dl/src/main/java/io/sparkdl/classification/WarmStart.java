@@ -2,6 +2,8 @@ package io.sparkdl.classification;
 
 import io.sparkdl.nn.NetworkSpec;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -10,7 +12,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Sgd;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.TreeSet;
 
@@ -86,5 +90,55 @@ final class WarmStart {
                 newB.putScalar(j, oldB.getDouble(o));
             }
         }
+    }
+
+    /**
+     * The architecture the torch engine builds for a warm start (it builds from a {@link NetworkSpec}, and a saved
+     * model keeps only its DL4J configuration): {@code arch}, else the first built-in, whose configuration at the
+     * initial model's input shape has the same layers as {@code warm} (type, activation, parameter count and
+     * output shape, layer by layer).
+     *
+     * @throws IllegalArgumentException naming arch and initialModel when none matches
+     */
+    static String torchArch(MultiLayerConfiguration warm, String arch, String initialModel, int[] shape,
+                            int numClasses, NetworkSpec.Settings settings) {
+        List<String> want = signature(warm, shape);
+        LinkedHashSet<String> candidates = new LinkedHashSet<>();
+        candidates.add(arch);
+        candidates.addAll(new java.util.TreeSet<>(NetworkSpec.builtIns()));
+        for (String a : candidates) {
+            try {
+                MultiLayerConfiguration c = NetworkSpec.parse(a).toConfiguration(shape[0], shape[1], shape[2],
+                        numClasses, settings);
+                if (signature(c, shape).equals(want)) {
+                    return a;
+                }
+            } catch (IllegalArgumentException e) {
+                // this candidate does not fit the input: try the next
+            }
+        }
+        throw new IllegalArgumentException("engine torch builds the network from arch, but arch (" + shortArch(arch)
+                + ") and the built-ins " + NetworkSpec.builtIns() + " do not describe the network of initialModel "
+                + initialModel + " (" + want.size() + " layers: " + want + "); set arch to the spec it was trained "
+                + "with, or use engine nd4j");
+    }
+
+    private static String shortArch(String arch) {
+        String a = arch.replaceAll("\\s+", " ");
+        return a.length() > 60 ? a.substring(0, 60) + "..." : a;
+    }
+
+    /** Per layer: DL4J class, activation, parameter count and output shape. */
+    private static List<String> signature(MultiLayerConfiguration c, int[] shape) {
+        List<InputType> outputs = c.getLayerActivationTypes(InputType.convolutional(shape[0], shape[1], shape[2]));
+        List<String> sig = new ArrayList<>();
+        for (int i = 0; i < c.getConfs().size(); i++) {
+            Layer l = c.getConf(i).getLayer();
+            String activation = l instanceof BaseLayer b ? String.valueOf(b.getActivationFn())
+                    : l instanceof ActivationLayer a ? String.valueOf(a.getActivationFn()) : "-";
+            sig.add(l.getClass().getSimpleName() + "/" + activation + "/"
+                    + l.initializer().numParams(c.getConf(i)) + "/" + outputs.get(i));
+        }
+        return sig;
     }
 }

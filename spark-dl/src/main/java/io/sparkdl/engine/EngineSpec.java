@@ -18,10 +18,16 @@ import java.util.stream.Collectors;
  * @param arch              the architecture (the torch engine builds from it)
  * @param threads           libtorch intra-op threads per task as the driver sees it (its cores / tasks at once):
  *                          used in local mode; on a cluster a task's spark.task.cpus (TorchThreads)
+ * @param frozenLayers      the torch engine keeps the first N layers fixed (the nd4j engine reads frozen layers
+ *                          from the configuration's updaters)
+ * @param precision         {@code fp32}, or {@code bf16} (torch only: convolutions and matrix products in
+ *                          bfloat16 on fp32 master weights)
  */
 public record EngineSpec(String engine, String configurationJson, String arch, int height, int width, int channels,
-                         int numClasses, NetworkSpec.Settings settings, int threads) implements Serializable {
+                         int numClasses, NetworkSpec.Settings settings, int threads, int frozenLayers,
+                         String precision) implements Serializable {
     public static final List<String> ENGINES = List.of("nd4j", "torch");
+    public static final List<String> PRECISIONS = List.of("fp32", "bf16");
 
     public EngineSpec {
         engine = engine.toLowerCase(Locale.ROOT);
@@ -32,6 +38,23 @@ public record EngineSpec(String engine, String configurationJson, String arch, i
         if (engine.equals("torch") && (arch == null || settings == null)) {
             throw new IllegalArgumentException("the torch engine needs the architecture and training settings");
         }
+        precision = precision.toLowerCase(Locale.ROOT);
+        if (!PRECISIONS.contains(precision)) {
+            throw new IllegalArgumentException("precision must be one of " + String.join(", ", PRECISIONS)
+                    + " but was " + precision);
+        }
+        if (precision.equals("bf16") && !engine.equals("torch")) {
+            throw new IllegalArgumentException("precision bf16 needs engine torch, but engine was " + engine);
+        }
+        if (frozenLayers < 0) {
+            throw new IllegalArgumentException("frozenLayers must be >= 0 but was " + frozenLayers);
+        }
+    }
+
+    /** An fp32 spec with no frozen layers. */
+    public EngineSpec(String engine, String configurationJson, String arch, int height, int width, int channels,
+                      int numClasses, NetworkSpec.Settings settings, int threads) {
+        this(engine, configurationJson, arch, height, width, channels, numClasses, settings, threads, 0, "fp32");
     }
 
     /** The ND4J engine on a DL4J configuration (input shape set later by {@link #forInput}). */
@@ -57,7 +80,8 @@ public record EngineSpec(String engine, String configurationJson, String arch, i
     /** This spec for images of the given shape (the training blocks know it). */
     public EngineSpec forInput(int h, int w, int c) {
         return h == height && w == width && c == channels ? this
-                : new EngineSpec(engine, configurationJson, arch, h, w, c, numClasses, settings, threads);
+                : new EngineSpec(engine, configurationJson, arch, h, w, c, numClasses, settings, threads, frozenLayers,
+                precision);
     }
 
     /** A fresh network with the engine's own initial weights (callers set the weights they train from). */

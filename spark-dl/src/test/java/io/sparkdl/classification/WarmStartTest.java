@@ -1,5 +1,6 @@
 package io.sparkdl.classification;
 
+import io.sparkdl.nn.NetworkSpec;
 import io.sparkdl.testkit.Fuzzers;
 import io.sparkdl.testkit.SparkTest;
 import org.apache.spark.sql.Dataset;
@@ -86,5 +87,26 @@ class WarmStartTest {
         String p = tmp.resolve(name).toString();
         m.write().overwrite().save(p);
         return p;
+    }
+
+    @Test
+    void theTorchEngineFindsTheArchThatDescribesTheInitialModel() {
+        NetworkSpec.Settings s = new NetworkSpec.Settings("adam", 1e-3, 0.9, 0, 1);
+        int[] shape = {28, 28, 1};
+        var bncnn = NetworkSpec.parse("bncnn").toConfiguration(28, 28, 1, 10, s);
+        assertEquals("lenet", WarmStart.torchArch(NetworkSpec.parse("lenet").toConfiguration(28, 28, 1, 10, s),
+                "lenet", "m", shape, 10, s));
+        assertEquals("bncnn", WarmStart.torchArch(bncnn, "lenet", "m", shape, 10, s), "a built-in when arch differs");
+        String custom = """
+                {"layers": [{"type": "conv", "filters": 4, "kernel": 3, "activation": "relu"},
+                            {"type": "globalavgpool"}, {"type": "output"}]}""";
+        var customConf = NetworkSpec.parse(custom).toConfiguration(28, 28, 1, 10, s);
+        assertEquals(custom, WarmStart.torchArch(customConf, custom, "m", shape, 10, s));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> WarmStart.torchArch(customConf, "lenet", "/models/m", shape, 10, s));
+        assertTrue(e.getMessage().contains("arch") && e.getMessage().contains("/models/m"), e.getMessage());
+        // same layers, other activation: not the same network
+        var tanh = NetworkSpec.parse(custom.replace("relu", "tanh")).toConfiguration(28, 28, 1, 10, s);
+        assertThrows(IllegalArgumentException.class, () -> WarmStart.torchArch(tanh, custom, "m", shape, 10, s));
     }
 }

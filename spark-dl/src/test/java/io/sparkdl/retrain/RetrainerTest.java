@@ -123,6 +123,31 @@ class RetrainerTest {
     }
 
     @Test
+    void aTorchTemplateWarmStartsWithFrozenLayers() throws Exception {
+        SparkSession spark = SparkTest.spark();
+        Path lake = tmp.resolve("lake");
+        Path reg = tmp.resolve("registry");
+        partition(lake, "2026-11-20", FIRST, 0, 30);
+        Retrainer r = retrainer(spark, lenet().setEngine("torch").setEpochs(1).setHeight(28).setWidth(28)
+                .setChannels(1), lake, reg).setPolicy(RetrainPolicy.defaults().withMinImprovement(-1.0)
+                .withFrozenLayers(2));
+        RetrainOutcome n1 = r.run();
+        assertTrue(n1.promoted(), n1.toString());
+        partition(lake, "2026-11-21", MORE, 30, 30);
+        RetrainOutcome n2 = r.run();
+        assertEquals(n1.version(), n2.parentVersion(), n2.toString());
+        VersionMetrics m2 = VersionMetrics.parse(Files.readString(
+                reg.resolve("versions").resolve(n2.version()).resolve("metrics.json")));
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> cnn = (java.util.Map<String, Object>) m2.params().get("classifier");
+        assertEquals("torch", cnn.get("engine"));
+        assertEquals(2, cnn.get("frozenLayers"));
+        assertTrue(((String) cnn.get("initialModel")).contains(n1.version()), "warm start from the champion: " + cnn);
+        assertEquals(5, m2.labels().size(), "tshirt widened the warm-started output layer");
+        assertEquals(1, m2.history().size(), "one epoch trained: " + m2.history());
+    }
+
+    @Test
     void aPipelineTemplateIsRefittedAndWarmStartsFromAPipelineChampion() throws Exception {
         SparkSession spark = SparkTest.spark();
         Path lake = tmp.resolve("lake");

@@ -23,6 +23,9 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * with it.
  * The learning rate comes from the same schedule as on the ND4J engine ({@link NetworkSpec#updater}).
  * Then {@code w -= u}. Batch norm's running statistics get a zero gradient, so no updater moves them.
+ * Frozen layers: the {@code trainable} mask (0 there) zeroes their gradient before the updater and their update
+ * after it, and the weight mask the network passes is 0 there too, so neither state nor L2 nor weight decay moves
+ * them.
  */
 public final class FlatUpdater implements AutoCloseable {
     private static final double BETA1 = 0.9;
@@ -91,9 +94,17 @@ public final class FlatUpdater implements AutoCloseable {
         this.epoch = epoch;
     }
 
-    /** One step; call without autograd recording. Modifies {@code grad} (L2). */
-    void step(Tensor w, Tensor grad, Tensor mask) {
+    /**
+     * One step; call without autograd recording. Modifies {@code grad} (L2, frozen entries).
+     *
+     * @param mask      1 where L2 and weight decay apply
+     * @param trainable 1 where parameters train, 0 where frozen; null: all train
+     */
+    void step(Tensor w, Tensor grad, Tensor mask, Tensor trainable) {
         double lr = schedule.getLearningRate(iteration, epoch);
+        if (trainable != null) {
+            grad.mul_(trainable);
+        }
         if (l2 > 0) {
             grad.add_(w.mul(mask), new Scalar(l2));
         }
@@ -120,6 +131,9 @@ public final class FlatUpdater implements AutoCloseable {
         };
         if (weightDecay > 0) {
             update.add_(w.mul(mask), new Scalar(2 * lr * weightDecay));
+        }
+        if (trainable != null) {
+            update.mul_(trainable);
         }
         w.sub_(update);
         iteration++;

@@ -18,6 +18,7 @@ public final class TorchEngine implements Engine {
     @Override
     public EngineNetwork build(EngineSpec spec) {
         return new TorchNetwork(NetworkSpec.parse(spec.arch()), spec.height(), spec.width(), spec.channels(),
-                spec.numClasses(), spec.settings(), TorchThreads.forThisJvm(spec.threads()));
+                spec.numClasses(), spec.settings(), TorchThreads.forThisJvm(spec.threads()), spec.frozenLayers(),
+                spec.precision().equals("bf16"));
     }
 }

@@ -48,12 +48,24 @@ import java.util.SplittableRandom;
  * bottom and right), inverted dropout, batch normalisation with eps 1e-5 and decay 0.9 on the biased batch
  * variance, L2 and weight decay on weights only (see {@link FlatUpdater}).
  *
+ * <p><b>Frozen layers</b> (transfer learning): the first {@code frozenLayers} layers never change. Their gradient and
+ * update are masked to zero (so no updater state, L2 or weight decay reaches them either) and, as DL4J's
+ * {@code FrozenLayer} does, they always run in inference mode: a frozen batch norm normalises with its running
+ * statistics and leaves them as they are, a frozen dropout keeps every value.
+ *
+ * <p><b>bf16</b> (autocast semantics; only where the CPU has native bf16, see {@link TorchRuntime#nativeBf16()},
+ * otherwise a warning and fp32): the master weights, the updater, batch norm, softmax and the loss stay fp32;
+ * convolutions (residual blocks' too) and dense layers cast their input, weights and bias to bfloat16, compute,
+ * and cast the result back to fp32. Autograd carries the gradient through the casts to the fp32 master vector.
+ *
  * <p>Not thread-safe. Tensors live off-heap: every call runs in its own {@link PointerScope}, and {@link #close()}
  * frees the rest.
  */
 public final class TorchNetwork implements InspectableNetwork {
     static final double BN_EPS = 1e-5;
     static final double BN_DECAY = 0.9;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TorchNetwork.class);
+    private static volatile boolean warnedNoBf16;
 
     private final List<Op> ops = new ArrayList<>();
     private final int channels;
@@ -64,7 +76,12 @@ public final class TorchNetwork implements InspectableNetwork {
     /** 1 where the parameter is a weight (L2 and weight decay apply), 0 for biases and batch norm. */
     private final float[] weightMask;
     private final Tensor flat;
+    /** The weight mask with frozen layers' entries 0: where L2 and weight decay apply. */
     private final Tensor mask;
+    /** 1 where the parameter trains, 0 in frozen layers; null when nothing is frozen. */
+    private final Tensor trainable;
+    private final int frozenLayers;
+    private final boolean bf16;
     private final FlatUpdater updater;
     private final Generator generator;
 
@@ -75,7 +92,27 @@ public final class TorchNetwork implements InspectableNetwork {
      */
     public TorchNetwork(NetworkSpec spec, int height, int width, int channels, int numClasses,
                         NetworkSpec.Settings settings, int threads) {
+        this(spec, height, width, channels, numClasses, settings, threads, 0, false);
+    }
+
+    /**
+     * Builds the network with DL4J's initialisation rules, drawing weights from {@code settings.seed()}.
+     *
+     * @param threads      libtorch intra-op threads for this JVM
+     * @param frozenLayers the first N layers never change (callers set their trained weights with
+     *                     {@link #setParams}); fewer than the number of layers
+     * @param bf16         convolutions and dense layers in bfloat16 where the CPU has native bf16
+     */
+    public TorchNetwork(NetworkSpec spec, int height, int width, int channels, int numClasses,
+                        NetworkSpec.Settings settings, int threads, int frozenLayers, boolean bf16) {
         TorchRuntime.init(threads);
+        if (frozenLayers < 0 || frozenLayers >= spec.layerSpecs().size()) {
+            throw new IllegalArgumentException("frozenLayers = " + frozenLayers + " must be in [0, "
+                    + spec.layerSpecs().size() + ") for arch " + spec.name() + " of " + spec.layerSpecs().size()
+                    + " layers (the output layer must train)");
+        }
+        this.frozenLayers = frozenLayers;
+        this.bf16 = bf16 && bf16Available();
         this.channels = channels;
         this.height = height;
         this.width = width;
@@ -93,6 +130,8 @@ public final class TorchNetwork implements InspectableNetwork {
                         + width + "x" + channels + ": layers[" + i + "] (" + l.type() + ") gets an empty output "
                         + op.out);
             }
+            op.frozen = i < frozenLayers;
+            op.bf16 = this.bf16;
             ops.add(op);
             offset += op.numParams;
             shape = op.out;
@@ -106,15 +145,56 @@ public final class TorchNetwork implements InspectableNetwork {
         }
         flat = persistent(fromArray(init, numParams));
         flat.requires_grad_(true);
-        mask = persistent(fromArray(weightMask, numParams));
+        int frozenParams = 0;
+        for (Op op : ops) {
+            frozenParams += op.frozen ? op.numParams : 0;
+        }
+        float[] decayMask = weightMask.clone();
+        java.util.Arrays.fill(decayMask, 0, frozenParams, 0f);
+        mask = persistent(fromArray(decayMask, numParams));
+        if (frozenParams > 0) {
+            float[] t = new float[numParams];
+            java.util.Arrays.fill(t, frozenParams, numParams, 1f);
+            trainable = persistent(fromArray(t, numParams));
+        } else {
+            trainable = null;
+        }
         updater = new FlatUpdater(settings, numParams);
         generator = torch.make_generator_cpu(settings.seed());
         generator.retainReference();
     }
 
+    /** Whether native bf16 is there; warns once per JVM when bf16 was asked for without it. */
+    private static boolean bf16Available() {
+        if (TorchRuntime.nativeBf16()) {
+            return true;
+        }
+        if (!warnedNoBf16) {
+            warnedNoBf16 = true;
+            LOG.warn("torch engine: precision bf16 asked for, but this CPU has no native bf16 (neither avx512_bf16 "
+                    + "nor amx_bf16 in /proc/cpuinfo): training in fp32");
+        }
+        return false;
+    }
+
     @Override
     public int numParams() {
         return numParams;
+    }
+
+    /** Whether convolutions and dense layers compute in bfloat16 (asked for and supported by the CPU). */
+    public boolean bf16() {
+        return bf16;
+    }
+
+    /** The first N layers that never change. */
+    public int frozenLayers() {
+        return frozenLayers;
+    }
+
+    /** The master parameters' element type (fp32 also under bf16). */
+    torch.ScalarType parameterType() {
+        return flat.scalar_type().intern();
     }
 
     public int numClasses() {
@@ -189,10 +269,10 @@ public final class TorchNetwork implements InspectableNetwork {
             loss.backward();
             Tensor grad = flat.grad();
             try (NoGradGuard g = new NoGradGuard()) {
-                updater.step(flat, grad, mask);
+                updater.step(flat, grad, mask, trainable);
                 int k = 0;
                 for (Op op : ops) {
-                    if (op instanceof BatchNorm bn) {
+                    if (op instanceof BatchNorm bn && !bn.frozen) {
                         bn.updateRunningStats(flat, batchStats.get(k++));
                     }
                 }
@@ -227,7 +307,7 @@ public final class TorchNetwork implements InspectableNetwork {
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             Tensor x = fromArray(features, n, channels, height, width);
             for (Op op : ops) {
-                x = op.forward(x, flat, training, generator, null);
+                x = op.forward(x, flat, training && !op.frozen, generator, null);
                 out.add(toArray(x));
             }
         }
@@ -307,7 +387,7 @@ public final class TorchNetwork implements InspectableNetwork {
 
     private Tensor forward(Tensor x, boolean training, List<Tensor[]> batchStats) {
         for (Op op : ops) {
-            x = op.forward(x, flat, training, generator, batchStats);
+            x = op.forward(x, flat, training && !op.frozen, generator, batchStats);
         }
         return x;
     }
@@ -316,6 +396,9 @@ public final class TorchNetwork implements InspectableNetwork {
     public void close() {
         flat.releaseReference();
         mask.releaseReference();
+        if (trainable != null) {
+            trainable.releaseReference();
+        }
         updater.close();
         generator.releaseReference();
     }
@@ -385,6 +468,10 @@ public final class TorchNetwork implements InspectableNetwork {
         final int offset;
         Shape out;
         int numParams;
+        /** Runs in inference mode and never changes (see the class comment). */
+        boolean frozen;
+        /** Convolutions and matrix products in bfloat16. */
+        boolean bf16;
 
         Op(int index, Shape in, int offset) {
             this.index = index;
@@ -427,6 +514,16 @@ public final class TorchNetwork implements InspectableNetwork {
 
         static double std(boolean he, double fanIn, double fanOut) {
             return he ? Math.sqrt(2.0 / fanIn) : Math.sqrt(2.0 / (fanIn + fanOut));
+        }
+
+        /** {@code t} in bfloat16 when this layer computes in bf16, else {@code t} itself. */
+        Tensor low(Tensor t) {
+            return bf16 && t != null ? t.to(torch.ScalarType.BFloat16) : t;
+        }
+
+        /** A result back in fp32 (a no-op in fp32). */
+        Tensor full(Tensor t) {
+            return bf16 ? t.to(torch.ScalarType.Float) : t;
         }
 
         static Tensor activate(Tensor x, String activation) {
@@ -487,8 +584,8 @@ public final class TorchNetwork implements InspectableNetwork {
         Tensor forward(Tensor x, Tensor flat, boolean training, Generator gen, List<Tensor[]> stats) {
             Tensor b = view(flat, 0, filters);
             Tensor w = view(flat, filters, filters, in.c(), k, k);
-            Tensor y = torch.conv2d(x, w, new TensorOptional(b), new long[]{stride, stride}, new long[]{pad, pad},
-                    new long[]{1, 1}, 1);
+            Tensor y = full(torch.conv2d(low(x), low(w), new TensorOptional(low(b)), new long[]{stride, stride},
+                    new long[]{pad, pad}, new long[]{1, 1}, 1));
             return activate(y, activation);
         }
     }
@@ -540,11 +637,11 @@ public final class TorchNetwork implements InspectableNetwork {
             Tensor w2 = view(flat, w2(), k, k, filters, filters).permute(3, 2, 0, 1);
             Tensor b1 = view(flat, b1(), filters);
             Tensor b2 = view(flat, b1() + filters, filters);
-            Tensor h = torch.relu(same(x, w1, b1, k, stride, in.h(), in.w()));
-            Tensor y = same(h, w2, b2, k, 1, out.h(), out.w());
+            Tensor h = torch.relu(full(same(low(x), low(w1), low(b1), k, stride, in.h(), in.w())));
+            Tensor y = full(same(low(h), low(w2), low(b2), k, 1, out.h(), out.w()));
             Tensor shortcut = projection
-                    ? same(x, view(flat, wp(), 1, 1, in.c(), filters).permute(3, 2, 0, 1), null, 1, stride, in.h(),
-                    in.w())
+                    ? full(same(low(x), low(view(flat, wp(), 1, 1, in.c(), filters).permute(3, 2, 0, 1)), null, 1,
+                    stride, in.h(), in.w()))
                     : x;
             return torch.relu(y.add(shortcut));
         }
@@ -588,7 +685,7 @@ public final class TorchNetwork implements InspectableNetwork {
             Tensor w = view(flat, 0, units, nIn);
             Tensor b = view(flat, (int) (nIn * units), units);
             Tensor flatX = in.image() ? x.reshape(x.size(0), nIn) : x;
-            return activate(torch.linear(flatX, w, new TensorOptional(b)), activation);
+            return activate(full(torch.linear(low(flatX), low(w), new TensorOptional(low(b)))), activation);
         }
     }
 

@@ -58,6 +58,10 @@ public final class TorchRuntime {
             "libcudnn_cnn.so.9", "libcudnn_adv.so.9");
     private static boolean loaded;
     private static volatile Device device;
+    private static final String[] BF16_FLAGS = {"avx512_bf16", "amx_bf16"};
+    /** Tests set it to pretend the CPU has (TRUE) or lacks (FALSE) native bf16; null reads the CPU. */
+    static volatile Boolean nativeBf16Override;
+    private static Boolean cpuBf16;
 
     private TorchRuntime() {
     }
@@ -249,5 +253,34 @@ public final class TorchRuntime {
             // falls through to the placeholder
         }
         return "VERSION";
+    }
+    /**
+     * Whether this CPU computes bfloat16 natively: {@code avx512_bf16} or {@code amx_bf16} among the flags in
+     * {@code /proc/cpuinfo} (libtorch's oneDNN uses them for bf16 convolutions and matrix products; without them
+     * bf16 is emulated and slower than fp32). The presets expose no such query ({@code get_cpu_capability} names
+     * only the vector width), so the kernel's flags are read; a system without {@code /proc/cpuinfo} has none.
+     */
+    public static synchronized boolean nativeBf16() {
+        Boolean o = nativeBf16Override;
+        if (o != null) {
+            return o;
+        }
+        if (cpuBf16 == null) {
+            cpuBf16 = cpuFlagsHaveBf16();
+        }
+        return cpuBf16;
+    }
+
+    private static boolean cpuFlagsHaveBf16() {
+        java.nio.file.Path info = java.nio.file.Path.of("/proc/cpuinfo");
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(info)) {
+            return lines.filter(l -> l.startsWith("flags")).findFirst()
+                    .map(l -> java.util.Arrays.asList(l.substring(l.indexOf(':') + 1).trim().split("\\s+")))
+                    .map(flags -> java.util.Arrays.stream(BF16_FLAGS).anyMatch(flags::contains))
+                    .orElse(false);
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.debug("torch engine: could not read {} ({}); assuming no native bf16", info, e.toString());
+            return false;
+        }
     }
 }
