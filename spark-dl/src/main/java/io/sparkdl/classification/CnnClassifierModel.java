@@ -294,7 +294,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
 
     /**
      * libtorch threads per task outside a task's context: the driver's cores over the tasks that run at once
-     * (tasks take {@link NetworkPool#taskThreads} from their own context).
+     * (in a task on a cluster, {@code TorchThreads} takes the task's cpus instead).
      */
     public static int driverThreads(JavaSparkContext sc) {
         return Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, sc.defaultParallelism()));
@@ -369,7 +369,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
                     float[][] probs = new float[n][];
                     if (n > 0 && torchSpec != null) {
                         EngineSpec spec = EngineSpec.inference("torch", null, torchSpec.arch(), shape[0], shape[1],
-                                shape[2], labels.length, NetworkPool.taskThreads(torchSpec.threads()));
+                                shape[2], labels.length, torchSpec.threads());
                         EngineNetwork net = NetworkPool.borrow(key, spec, blob.value().params());
                         try {
                             float[] o = net.output(pb.data(), n);

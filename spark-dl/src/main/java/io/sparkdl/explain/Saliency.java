@@ -82,11 +82,7 @@ public final class Saliency {
         INDArray probs = network.output(input, false);
         int numClasses = (int) probs.size(1);
         int predicted = probs.argMax(1).getInt(0);
-        int cls = classIndex < 0 ? predicted : classIndex;
-        if (cls >= numClasses) {
-            throw new IllegalArgumentException("class index " + cls + " is out of range: the model has "
-                    + numClasses + " classes");
-        }
+        int cls = chosenClass(classIndex, predicted, numClasses);
         MultiLayerNetwork twin = scoreNetwork(network, h, w, c);
         INDArray label = Nd4j.zeros(DataType.FLOAT, 1, numClasses);
         label.putScalar(0, cls, 1f);
@@ -122,11 +118,7 @@ public final class Saliency {
                 predicted = k;
             }
         }
-        int cls = classIndex < 0 ? predicted : classIndex;
-        if (cls >= probs.length) {
-            throw new IllegalArgumentException("class index " + cls + " is out of range: the model has "
-                    + probs.length + " classes");
-        }
+        int cls = chosenClass(classIndex, predicted, probs.length);
         float[] grad = network.classScoreGradient(x, 1, cls);
         float[][] map = new float[h][w];
         for (int y = 0; y < h; y++) {
@@ -287,5 +279,15 @@ public final class Saliency {
         INDArray scale = gamma.div(std);
         INDArray shift = beta.sub(mean.mul(scale));
         return new INDArray[]{scale.castTo(DataType.FLOAT), shift.castTo(DataType.FLOAT)};
+    }
+
+    /** {@code classIndex}, or the predicted class when it is negative; out of range is an error. */
+    private static int chosenClass(int classIndex, int predicted, int numClasses) {
+        int cls = classIndex < 0 ? predicted : classIndex;
+        if (cls >= numClasses) {
+            throw new IllegalArgumentException("class index " + cls + " is out of range: the model has "
+                    + numClasses + " classes");
+        }
+        return cls;
     }
 }

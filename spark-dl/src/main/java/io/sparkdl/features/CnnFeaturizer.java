@@ -177,7 +177,7 @@ public class CnnFeaturizer extends Transformer implements HasInputCol<CnnFeaturi
                     double[][] emb = new double[n][];
                     if (n > 0 && torch) {
                         EngineSpec spec = EngineSpec.inference("torch", null, arch, shape[0], shape[1], shape[2],
-                                classes, NetworkPool.taskThreads(driverThreads));
+                                classes, driverThreads);
                         EngineNetwork nw = NetworkPool.borrow(key, spec, (float[]) blob.value()[1]);
                         try {
                             float[] a = ((InspectableNetwork) nw).activation(pb.data(), n, lay);

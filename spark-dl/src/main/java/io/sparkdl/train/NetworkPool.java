@@ -75,15 +75,6 @@ public final class NetworkPool {
         return net;
     }
 
-    /**
-     * libtorch intra-op threads for a task: inside a Spark task its CPUs ({@code spark.task.cpus}), so concurrent
-     * tasks x threads stay within an executor's cores; {@code outside} elsewhere (the driver).
-     */
-    public static int taskThreads(int outside) {
-        org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
-        return Math.max(1, tc != null ? tc.cpus() : outside);
-    }
-
     @SuppressWarnings("unchecked")
     private static <T> T take(String key) {
         synchronized (POOL) {
