@@ -120,7 +120,7 @@ class CommandLineTest {
         assertTrue(frozen.contains("frozenLayers = 2 needs initialModel"), frozen);
         String fp16 = usageError("train", "--data", data(), "--model", "m", "--precision", "fp16");
         assertTrue(fp16.startsWith("--precision fp16 is not valid: Arithmetic of training"), fp16);
-        String bf16 = usageError("train", "--data", data(), "--model", "m", "--precision", "bf16");
+        String bf16 = usageError("train", "--data", data(), "--model", "m", "--engine", "nd4j", "--precision", "bf16");
         assertTrue(bf16.contains("precision = bf16 needs engine = torch"), bf16);
     }
 

@@ -75,14 +75,15 @@ class DistributionIT {
                 "--validation-fraction", "0");
         assertFalse(train.contains("building"), "no Maven build from a distribution:\n" + train);
         assertTrue(train.contains("Spark " + SparkSubmitIT.SPARK_VERSION + " master"), train);
-        assertTrue(train.contains("natives=linux-x86_64-onednn"), train);
+        // the default engine, torch, from the embedded classpath: lib/torch/* is on it
+        assertTrue(train.contains("torch engine: libtorch loaded"), train);
         assertTrue(train.contains("epoch 1:"), train);
         assertTrue(Files.isRegularFile(model.resolve("network/network.zip")));
-        // the torch engine from the embedded classpath: lib/torch/* is on it
-        String torch = run(tmp, Map.of(), home.resolve("bin/spark-dl").toString(), "train", "--data", data,
-                "--model", tmp.resolve("model-torch").toString(), "--engine", "torch", "--epochs", "1", "--workers",
+        // the nd4j engine on the oneDNN natives
+        String nd4j = run(tmp, Map.of(), home.resolve("bin/spark-dl").toString(), "train", "--data", data,
+                "--model", tmp.resolve("model-nd4j").toString(), "--engine", "nd4j", "--epochs", "1", "--workers",
                 "2", "--master", "local[2]", "--validation-fraction", "0");
-        assertTrue(torch.contains("torch engine: libtorch loaded") && torch.contains("epoch 1:"), torch);
+        assertTrue(nd4j.contains("natives=linux-x86_64-onednn") && nd4j.contains("epoch 1:"), nd4j);
 
         Path sparkHome = SparkSubmitIT.sparkHome(tmp.resolve("spark-home"), sparkJars);
         Path eval = tmp.resolve("eval.json");

@@ -74,9 +74,10 @@ class SparkSubmitIT {
         String data = new File(root, "test-data/fashion-mnist-small").getPath();
         Path model = dir.resolve("model");
         Path eval = dir.resolve("eval.json");
+        // the default engine, torch: scripts/spark-dl passes libtorch's natives jar with --jars
         String trainLog = launch(root, home, "train", "--data", data, "--model", model.toString(), "--epochs", "2",
                 "--workers", "2", "--master", "local[2]", "--validation-fraction", "0");
-        assertTrue(trainLog.contains("natives=linux-x86_64-onednn"), "driver uses the oneDNN natives:\n" + trainLog);
+        assertTrue(trainLog.contains("torch engine: libtorch loaded"), trainLog);
         assertTrue(trainLog.contains("epoch 2:"), trainLog);
         assertTrue(new File(model.toFile(), "network/network.zip").isFile());
         launch(root, home, "evaluate", "--data", data, "--model", model.toString(), "--master", "local[2]",
@@ -84,12 +85,13 @@ class SparkSubmitIT {
         double acc = new ObjectMapper().readTree(eval.toFile()).get("accuracy").asDouble();
         assertTrue(acc > 0.5, "accuracy after 2 epochs on the training images: " + acc);
 
-        // the torch engine: scripts/spark-dl passes libtorch's natives jar with --jars
-        Path torchModel = dir.resolve("model-torch");
-        String torchLog = launch(root, home, "train", "--data", data, "--model", torchModel.toString(), "--engine",
-                "torch", "--epochs", "1", "--workers", "2", "--master", "local[2]", "--validation-fraction", "0");
-        assertTrue(torchLog.contains("torch engine: libtorch loaded"), torchLog);
-        assertTrue(torchLog.contains("epoch 1:"), torchLog);
+        // the nd4j engine, on the oneDNN natives
+        Path nd4jModel = dir.resolve("model-nd4j");
+        String nd4jLog = launch(root, home, "train", "--data", data, "--model", nd4jModel.toString(), "--engine",
+                "nd4j", "--epochs", "1", "--workers", "2", "--master", "local[2]", "--validation-fraction", "0");
+        assertTrue(nd4jLog.contains("natives=linux-x86_64-onednn"), "driver uses the oneDNN natives:\n" + nd4jLog);
+        assertFalse(nd4jLog.contains("torch engine: libtorch loaded"), nd4jLog);
+        assertTrue(nd4jLog.contains("epoch 1:"), nd4jLog);
         String submitted = Files.readString(home.resolve("submit.log"));
         assertTrue(submitted.contains("--jars ") && submitted.contains("torch-natives/pytorch-"), submitted);
     }

@@ -55,7 +55,9 @@ import java.util.UUID;
  *
  * <p>The network is kept as DL4J's; {@code engine} (kept from training, settable) says which engine runs
  * inference: {@code nd4j} runs the DL4J network, {@code torch} a {@code TorchNetwork} of the same architecture
- * ({@link #arch()}) with the same flat parameters, built and pooled on each executor.
+ * ({@link #arch()}) with the same flat parameters, built and pooled on each executor. A model that does not know
+ * its arch (built from a bare DL4J network, or saved before models kept it) defaults to {@code nd4j}, and one saved
+ * before the {@code engine} param existed loads as {@code nd4j}, the engine it was trained on.
  *
  * <p>Class indices follow the sorted class names, so {@code StringIndexer} with
  * {@code stringOrderType=alphabetAsc} on the label column gives matching indices for
@@ -119,6 +121,9 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
         this.summary = summary;
         declared = CnnClassifierParams.declare(this);
         HasInferenceBatchSize.declare(declared, "Images per forward pass in transform");
+        if (arch == null) {
+            setDefault(engine(), "nd4j"); // torch builds its network from the arch: without one, nd4j serves it
+        }
     }
 
     @Override
@@ -521,6 +526,10 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
             CnnClassifierModel m = new CnnClassifierModel(meta.uid(), d.labels(), net, d.inputShape(), d.summary(),
                     d.normalization(), arch);
             meta.applyParams(m);
+            if (!meta.recorded("engine") || arch == null && !m.isSet(m.engine())) {
+                // saved before the engine param existed (trained on nd4j), or without the arch torch needs
+                m.setEngine("nd4j");
+            }
             return m;
         }
 

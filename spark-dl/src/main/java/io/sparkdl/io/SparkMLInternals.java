@@ -207,5 +207,23 @@ public final class SparkMLInternals {
         public void applyParams(Params instance) {
             m.getAndSetParams(instance, Option.empty());
         }
+
+        /**
+         * Whether the saved stage recorded param {@code name}, set or as a default (false for params added after
+         * the stage was saved: their value is this release's default, which a reader may have to replace).
+         */
+        public boolean recorded(String name) {
+            try {
+                JsonNode root = JSON.readTree(m.metadataJson());
+                for (String section : new String[]{"paramMap", "defaultParamMap"}) {
+                    if (root.get(section) != null && root.get(section).has(name)) {
+                        return true;
+                    }
+                }
+                return false;
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("metadata of " + m.uid() + " is not JSON", e);
+            }
+        }
     }
 }

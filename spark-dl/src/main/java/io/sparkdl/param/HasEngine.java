@@ -3,17 +3,17 @@ package io.sparkdl.param;
 import org.apache.spark.ml.param.Param;
 
 /**
- * Shared param {@code engine}: the engine a CNN runs on, {@code nd4j} (DL4J, the default) or {@code torch}
- * (libtorch through the JavaCPP presets). {@code CnnClassifier} trains on it and the fitted
+ * Shared param {@code engine}: the engine a CNN runs on, {@code torch} (libtorch through the JavaCPP presets,
+ * the default: measured faster than nd4j at the same accuracy, see docs/BENCHMARKS.md) or {@code nd4j} (DL4J). {@code CnnClassifier} trains on it and the fitted
  * {@code CnnClassifierModel} keeps it for inference ({@code transform}, embeddings, saliency); it can be set on
  * a loaded model to switch engines, since both use the same flat parameter layout.
  */
 public interface HasEngine<T extends HasEngine<T>> extends StageParams {
-    /** Declares {@code engine} (default {@code nd4j}). */
+    /** Declares {@code engine} (default {@code torch}). */
     static void declare(DeclaredParams d) {
         d.choice("engine", "Training engine, which the model keeps for inference (set it on a model to switch): "
-                + "nd4j (DL4J) or torch (libtorch through the JavaCPP presets; same layers, initialisation, updaters "
-                + "and parameter layout).", "nd4j", "nd4j", "torch");
+                + "torch (libtorch through the JavaCPP presets, the default) or nd4j (DL4J; same layers, "
+                + "initialisation, updaters and parameter layout).", "torch", "nd4j", "torch");
     }
 
     default Param<String> engine() {
