@@ -32,12 +32,14 @@ import java.util.Properties;
  *   <li>libtorch's intra-op threads are set explicitly ({@link TorchThreads} picks them per task), so tasks x
  *   threads stay within the cores.</li>
  *   <li>The device: {@value #DEVICE_CONF} ({@code cpu}, the default, or {@code cuda}; a Spark conf, else a JVM
- *   system property). {@code cuda} needs the {@code -Pcuda} build (libtorch's linux-x86_64-gpu natives instead
- *   of the CPU ones: JavaCPP prefers that folder, and the two builds in one JVM abort it) and the host's CUDA 13
- *   libraries (cuBLAS, cuDNN 9, NCCL, ...: not on Maven Central). With the CPU build, or with the CUDA build on a
- *   host whose GPU {@code torch.cuda_is_available()} does not see, one line says why and the engine runs on the
- *   CPU. The CUDA build on a host without those libraries cannot load at all: it is refused with one line
- *   before libtorch loads.</li>
+ *   system property). {@code cuda} needs the {@code -Pcuda} build, which ships libtorch's CUDA build
+ *   (linux-x86_64-gpu) beside its CPU build (linux-x86_64), and the host's CUDA 13 libraries (cuBLAS, cuDNN 9,
+ *   NCCL, ...: not on Maven Central). The build is chosen per JVM before libtorch loads, through JavaCPP's
+ *   platform extension ({@code -gpu} or not: the two builds mixed in one JVM abort libtorch): the CUDA build
+ *   when {@code cuda} is asked for and the host has those libraries, the CPU build otherwise. With the CPU
+ *   build only, with the CUDA build on a host that lacks the libraries, or on one whose GPU
+ *   {@code torch.cuda_is_available()} does not see, one line says why and the engine runs on the CPU. The CUDA
+ *   build alone on a host without the libraries cannot load at all: it is refused with one line.</li>
  * </ul>
  */
 public final class TorchRuntime {
@@ -156,23 +158,32 @@ public final class TorchRuntime {
     }
 
     private static void load(String wanted) {
-        String natives = checkNatives(TorchRuntime.class.getClassLoader());
+        ClassLoader cl = TorchRuntime.class.getClassLoader();
+        String natives = checkNatives(cl);
         String whyNot = null;
         if (natives.equals(GPU_NATIVES)) {
-            // The CUDA build needs the host's CUDA libraries even for CPU tensors (its libtorch_cpu.so links
-            // libcudart and libcupti, its libtorch.so links libtorch_cuda.so), and it cannot share the JVM with
-            // the CPU build (JavaCPP then mixes the two folders and libtorch aborts): refuse before loading.
-            String missing = cudaMissing(TorchRuntime.class.getClassLoader(), CUDA_HOST_LIBRARIES);
-            if (missing != null) {
-                throw new IllegalStateException("torch engine: libtorch's CUDA build (mvn -Pcuda) is on the "
-                        + "classpath but " + missing + "; it cannot run here, not even on the CPU: use the "
-                        + "default build's pytorch-" + pytorchVersion() + "-linux-x86_64.jar on this host");
+            // ND4J first, so that its own rule for the JavaCPP platform extension (-onednn) has run before this
+            // one adds to it or keeps it (both presets read the one JVM-wide property).
+            io.sparkdl.backend.Nd4jBackend.init();
+            boolean cpuBuild = cl.getResource(NATIVES.substring(1) + "libtorch_cpu.so") != null;
+            // the CPU build, when there, serves cpu without probing (each probe dlopens a CUDA library)
+            String missing = wanted.equals("cpu") && cpuBuild ? null : cudaMissing(cl, CUDA_HOST_LIBRARIES);
+            Choice c = choose(wanted, cpuBuild, missing);
+            natives = c.natives();
+            whyNot = c.whyNot();
+            String before = System.getProperty(JAVACPP_EXTENSION);
+            String extension = extensionFor(natives, before);
+            if (!java.util.Objects.equals(before, extension)) {
+                System.setProperty(JAVACPP_EXTENSION, extension);
             }
+            // JavaCPP keeps the platform properties of its first call: re-read them with this extension
+            Loader.loadProperties(true);
+            LOG.info("torch engine: libtorch's CUDA build is on the classpath{}; loading {} ({}={})",
+                    cpuBuild ? " beside the CPU build" : "", natives, JAVACPP_EXTENSION, extension);
         } else if (wanted.equals("cuda")) {
-            whyNot = cudaMissing(TorchRuntime.class.getClassLoader(), CUDA_HOST_LIBRARIES);
+            whyNot = cudaMissing(cl, CUDA_HOST_LIBRARIES);
         }
         cache(natives);
-        // JavaCPP prefers the linux-x86_64-gpu/ folder when it is on the classpath (the presets' -gpu extension)
         Loader.load(torch.class);
         if (wanted.equals("cuda") && whyNot == null && !torch.cuda_is_available()) {
             whyNot = "torch.cuda_is_available() is false (no GPU or driver visible to the CUDA build)";
@@ -185,6 +196,65 @@ public final class TorchRuntime {
                 : new Device(torch.DeviceType.CPU);
         LOG.info("torch engine: libtorch loaded ({} natives) on {}, OpenBLAS capped at 1 thread", natives,
                 device.str().getString());
+    }
+
+    /** The system property JavaCPP reads its platform extension from (once, unless told to re-read it). */
+    static final String JAVACPP_EXTENSION = "org.bytedeco.javacpp.platform.extension";
+
+    /**
+     * Which libtorch build to load, and why not on a GPU (null: nothing against it).
+     *
+     * @param natives {@link #GPU_NATIVES} or {@link #NATIVES}
+     * @param whyNot for {@code cuda}: why it runs on the CPU instead, or null
+     */
+    record Choice(String natives, String whyNot) {
+    }
+
+    /**
+     * The build to load when libtorch's CUDA build is on the classpath (mvn -Pcuda ships the CPU build too).
+     * Without the host's CUDA libraries the CUDA build does not load at all (its libtorch_cpu.so links libcudart
+     * and libcupti, its libtorch.so links libtorch_cuda.so), so then the CPU build is loaded, with one line when
+     * {@code cuda} was asked for; with neither usable it is refused with one line. With the libraries the CUDA
+     * build is loaded when {@code cuda} was asked for, and the CPU build (when there) otherwise.
+     *
+     * @param wanted {@code cpu} or {@code cuda}
+     * @param cpuBuild whether libtorch's CPU build (linux-x86_64/) is on the classpath too
+     * @param cudaMissing {@link #cudaMissing} of the host: what it lacks, or null
+     */
+    static Choice choose(String wanted, boolean cpuBuild, String cudaMissing) {
+        if (cudaMissing == null) {
+            return wanted.equals("cuda") || !cpuBuild ? new Choice(GPU_NATIVES, null) : new Choice(NATIVES, null);
+        }
+        if (!cpuBuild) {
+            throw new IllegalStateException("torch engine: libtorch's CUDA build (mvn -Pcuda) is on the "
+                    + "classpath but " + cudaMissing + "; it cannot run here, not even on the CPU, and libtorch's CPU "
+                    + "build is not on the classpath: add pytorch-" + pytorchVersion() + "-linux-x86_64.jar (mvn "
+                    + "-Pcuda puts it beside the CUDA jars, in lib/torch/ of the distribution)");
+        }
+        return new Choice(NATIVES, wanted.equals("cuda") ? cudaMissing : null);
+    }
+
+    /**
+     * The JavaCPP platform extension that makes the presets load {@code natives} when both builds are on the
+     * classpath. The CUDA build's libraries sit in linux-x86_64-gpu/, which JavaCPP searches (before
+     * linux-x86_64/) only when the extension ends with {@code -gpu}, or when none is set at all. So: for the GPU
+     * build {@code -gpu} is appended to what is set (a list, e.g. {@code -onednn:-gpu}, keeps ND4J's folder
+     * searched too); for the CPU build a {@code -gpu} is removed, and an unset one becomes empty.
+     */
+    static String extensionFor(String natives, String current) {
+        String sep = java.io.File.pathSeparator;
+        List<String> parts = new ArrayList<>();
+        if (current != null) {
+            for (String e : current.split(java.util.regex.Pattern.quote(sep))) {
+                if (!e.isEmpty() && !e.endsWith("-gpu")) {
+                    parts.add(e);
+                }
+            }
+        }
+        if (natives.equals(GPU_NATIVES)) {
+            parts.add("-gpu");
+        }
+        return String.join(sep, parts);
     }
 
     /**
