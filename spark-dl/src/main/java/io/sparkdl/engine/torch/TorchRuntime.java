@@ -162,8 +162,8 @@ public final class TorchRuntime {
         String natives = checkNatives(cl);
         String whyNot = null;
         if (natives.equals(GPU_NATIVES)) {
-            // ND4J first, so that its own rule for the JavaCPP platform extension (-onednn) has run before this
-            // one adds to it or keeps it (both presets read the one JVM-wide property).
+            // ND4J first: its rule for JavaCPP's platform extension (-onednn) runs and its libraries load under
+            // its own extension before this one reads it (both read the one JVM-wide property).
             io.sparkdl.backend.Nd4jBackend.init();
             boolean cpuBuild = cl.getResource(NATIVES.substring(1) + "libtorch_cpu.so") != null;
             // the CPU build, when there, serves cpu without probing (each probe dlopens a CUDA library)
@@ -173,18 +173,25 @@ public final class TorchRuntime {
             whyNot = c.whyNot();
             String before = System.getProperty(JAVACPP_EXTENSION);
             String extension = extensionFor(natives, before);
-            if (!java.util.Objects.equals(before, extension)) {
-                System.setProperty(JAVACPP_EXTENSION, extension);
-            }
-            // JavaCPP keeps the platform properties of its first call: re-read them with this extension
-            Loader.loadProperties(true);
+            setExtension(extension);
             LOG.info("torch engine: libtorch's CUDA build is on the classpath{}; loading {} ({}={})",
                     cpuBuild ? " beside the CPU build" : "", natives, JAVACPP_EXTENSION, extension);
-        } else if (wanted.equals("cuda")) {
-            whyNot = cudaMissing(cl, CUDA_HOST_LIBRARIES);
+            cache(natives);
+            try {
+                Loader.load(torch.class);
+            } finally {
+                if (natives.equals(GPU_NATIVES)) {
+                    // back to ND4J's extension: libtorch's libraries are loaded, and JavaCPP keeps them per name
+                    setExtension(before);
+                }
+            }
+        } else {
+            if (wanted.equals("cuda")) {
+                whyNot = cudaMissing(cl, CUDA_HOST_LIBRARIES);
+            }
+            cache(natives);
+            Loader.load(torch.class);
         }
-        cache(natives);
-        Loader.load(torch.class);
         if (wanted.equals("cuda") && whyNot == null && !torch.cuda_is_available()) {
             whyNot = "torch.cuda_is_available() is false (no GPU or driver visible to the CUDA build)";
         }
@@ -200,6 +207,18 @@ public final class TorchRuntime {
 
     /** The system property JavaCPP reads its platform extension from (once, unless told to re-read it). */
     static final String JAVACPP_EXTENSION = "org.bytedeco.javacpp.platform.extension";
+
+    /** Sets (null: clears) JavaCPP's platform extension and makes JavaCPP re-read its platform properties. */
+    private static void setExtension(String extension) {
+        if (!java.util.Objects.equals(System.getProperty(JAVACPP_EXTENSION), extension)) {
+            if (extension == null) {
+                System.clearProperty(JAVACPP_EXTENSION);
+            } else {
+                System.setProperty(JAVACPP_EXTENSION, extension);
+            }
+        }
+        Loader.loadProperties(true);
+    }
 
     /**
      * Which libtorch build to load, and why not on a GPU (null: nothing against it).
@@ -235,13 +254,19 @@ public final class TorchRuntime {
     }
 
     /**
-     * The JavaCPP platform extension that makes the presets load {@code natives} when both builds are on the
-     * classpath. The CUDA build's libraries sit in linux-x86_64-gpu/, which JavaCPP searches (before
-     * linux-x86_64/) only when the extension ends with {@code -gpu}, or when none is set at all. So: for the GPU
-     * build {@code -gpu} is appended to what is set (a list, e.g. {@code -onednn:-gpu}, keeps ND4J's folder
-     * searched too); for the CPU build a {@code -gpu} is removed, and an unset one becomes empty.
+     * The JavaCPP platform extension under which the presets load {@code natives} when both builds are on the
+     * classpath (read from JavaCPP 1.5.13 and the presets, checked by TorchCudaFallbackTest). The presets'
+     * {@code -gpu} platform entries (preloading c10_cuda and torch_cuda) apply only when the extension ends with
+     * {@code -gpu} or none is set, and their {@code init} adds the CUDA libraries to the preloads only when the
+     * first extension of the list ends with {@code -gpu}; the libraries are then looked up in linux-x86_64-gpu/
+     * first. Any other extension searches only linux-x86_64/ (and {@code <platform><extension>/}). So: exactly
+     * {@code -gpu} for the CUDA build (set only while libtorch loads); for the CPU build, what is set without a
+     * {@code -gpu} (ND4J's {@code -onednn}), and empty instead of unset.
      */
     static String extensionFor(String natives, String current) {
+        if (natives.equals(GPU_NATIVES)) {
+            return "-gpu";
+        }
         String sep = java.io.File.pathSeparator;
         List<String> parts = new ArrayList<>();
         if (current != null) {
@@ -250,9 +275,6 @@ public final class TorchRuntime {
                     parts.add(e);
                 }
             }
-        }
-        if (natives.equals(GPU_NATIVES)) {
-            parts.add("-gpu");
         }
         return String.join(sep, parts);
     }

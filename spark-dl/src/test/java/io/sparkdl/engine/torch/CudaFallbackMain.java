@@ -3,6 +3,9 @@ package io.sparkdl.engine.torch;
 import io.sparkdl.nn.NetworkSpec;
 import org.bytedeco.javacpp.Loader;
 
+import java.net.URL;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 /**
@@ -14,7 +17,11 @@ public final class CudaFallbackMain {
     private CudaFallbackMain() {
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("find")) {
+            find();
+            return;
+        }
         NetworkSpec.Settings s = new NetworkSpec.Settings("adam", 1e-3, 0.9, 0, 9);
         int n = 64;
         Random r = new Random(3);
@@ -43,6 +50,30 @@ public final class CudaFallbackMain {
             System.out.println("fallback-main: loaded=" + String.join(" ", Loader.getLoadedLibraries().values()));
             System.out.println("fallback-main: device=" + TorchRuntime.device().str().getString());
             System.out.println("fallback-main: loss " + before + " -> " + after);
+        }
+    }
+
+    /**
+     * Where JavaCPP would take libtorch's libraries from with this JVM's platform extension, without loading
+     * any: the preload list and, for each library it loads, the jar folders in the order it tries them.
+     */
+    private static void find() throws Exception {
+        Class<?> global = Class.forName("org.bytedeco.pytorch.global.torch", false,
+                CudaFallbackMain.class.getClassLoader());
+        org.bytedeco.javacpp.ClassProperties p = Loader.loadProperties(global, Loader.loadProperties(true), true);
+        System.out.println("find: preload=" + String.join(",", p.get("platform.preload")));
+        List<String> names = new ArrayList<>(p.get("platform.preload"));
+        names.addAll(p.get("platform.link"));
+        names.add(p.getProperty("platform.library"));
+        for (String name : names) {
+            List<String> dirs = new ArrayList<>();
+            for (URL u : Loader.findLibrary(global, p, name, false)) {
+                String s = u.toString();
+                if (s.startsWith("jar:")) {
+                    dirs.add(s.substring(s.indexOf("!/") + 2, s.lastIndexOf('/')));
+                }
+            }
+            System.out.println("find: " + name + "=" + String.join(",", dirs));
         }
     }
 }

@@ -70,6 +70,44 @@ class TorchCudaFallbackTest {
         assertTrue(c.log().lines().noneMatch(l -> l.startsWith("fallback-main: ")), c.log());
     }
 
+    /**
+     * What the platform extensions TorchRuntime sets make JavaCPP 1.5.13 and the presets do with both builds on
+     * the classpath, checked without loading anything (the CUDA build cannot load on a host without a GPU's
+     * libraries): with {@code -gpu} every libtorch library is taken from linux-x86_64-gpu/ first, c10_cuda and
+     * torch_cuda and the host's CUDA libraries are preloaded; with {@code -onednn} or an empty one only
+     * linux-x86_64/ is searched. {@code -onednn:-gpu} (a list) would search linux-x86_64-gpu/ first but leave
+     * out the CUDA libraries (the presets' init reads the first extension only): TorchRuntime sets exactly
+     * {@code -gpu}.
+     */
+    @ParameterizedTest(name = "platform extension \"{0}\"")
+    @ValueSource(strings = {"-gpu", "-onednn:-gpu", "-onednn", ""})
+    void theExtensionSelectsTheFolder(String extension) throws Exception {
+        Path gpuJar = gpuJar();
+        List<String> cmd = javaCommand(gpuJar, true, List.of("-D" + TorchRuntime.JAVACPP_EXTENSION + "=" + extension));
+        cmd.add("find");
+        Child c = run(cmd);
+        assertEquals(0, c.exit(), c.log());
+        List<String> torchLibs = c.log().lines()
+                .filter(l -> l.matches("find: (gomp@\\.1|c10|torch|torch_cpu|jnitorch|c10_cuda|torch_cuda)=.*")).toList();
+        List<String> preload = List.of(line(c.log(), "find: preload=").split(","));
+        if (extension.endsWith("-gpu")) {
+            assertEquals(7, torchLibs.size(), c.log());
+            for (String f : torchLibs) {
+                assertTrue(f.contains("=org/bytedeco/pytorch/linux-x86_64-gpu"), "the CUDA build first: " + f);
+            }
+            assertTrue(preload.contains("c10_cuda") && preload.contains("torch_cuda"), c.log());
+            assertEquals(extension.equals("-gpu"), preload.contains("cudart@.13") && preload.contains("cudnn@.9"),
+                    c.log());
+        } else {
+            assertEquals(5, torchLibs.size(), c.log());
+            for (String f : torchLibs) {
+                assertTrue(f.contains("=org/bytedeco/pytorch/linux-x86_64") && !f.contains("linux-x86_64-gpu"),
+                        "the CPU build only: " + f);
+            }
+            assertTrue(preload.stream().noneMatch(l -> l.contains("cuda") || l.startsWith("cudart")), c.log());
+        }
+    }
+
     private record Child(int exit, String log) {
     }
 
@@ -91,6 +129,16 @@ class TorchCudaFallbackTest {
      * without the CPU build's jar and with or without this JVM's JavaCPP settings.
      */
     private static Child runChild(Path gpuJar, boolean extensionSet, boolean withCpuJar) throws Exception {
+        List<String> cmd = javaCommand(gpuJar, withCpuJar, extensionSet ? null : List.of());
+        return run(cmd);
+    }
+
+    /**
+     * The command line of a JVM running {@link CudaFallbackMain}: the CUDA build and the CUDA preset's jars in
+     * front of this test's classpath (with or without the CPU build's jar), this JVM's module opens, and
+     * {@code javacpp} as JavaCPP's settings (null: this JVM's, from surefire's argLine).
+     */
+    private static List<String> javaCommand(Path gpuJar, boolean withCpuJar, List<String> javacpp) {
         List<String> cp = new ArrayList<>();
         cp.add(gpuJar.toString());
         Path cudaDir = gpuJar.getParent().getParent().getParent().resolve("cuda/13.1-9.19-1.5.13");
@@ -112,20 +160,29 @@ class TorchCudaFallbackTest {
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             // the module opens and JavaCPP's settings of this JVM (surefire's argLine), as a Spark executor has them
             if (a.startsWith("--add-opens") || a.startsWith("--add-exports")
-                    || (extensionSet && a.startsWith("-Dorg.bytedeco."))) {
+                    || (javacpp == null && a.startsWith("-Dorg.bytedeco."))) {
                 cmd.add(a);
             }
+        }
+        if (javacpp != null) {
+            cmd.addAll(javacpp);
         }
         cmd.add("-D" + TorchRuntime.DEVICE_CONF + "=cuda");
         cmd.add("-Dorg.apache.logging.log4j.level=INFO"); // log4j2's default configuration, to the console
         cmd.add("-cp");
         cmd.add(String.join(File.pathSeparator, cp));
         cmd.add(MAIN);
+        return cmd;
+    }
+
+    private static Child run(List<String> cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(10, TimeUnit.MINUTES), "the child JVM finished");
         String log = new String(out, StandardCharsets.UTF_8);
-        System.out.println("the child JVM (" + String.join(" ", cmd.subList(0, cmd.size() - 3)) + " ...):\n" + log);
+        int cpAt = cmd.indexOf("-cp");
+        System.out.println("the child JVM (" + String.join(" ", cmd.subList(0, cpAt)) + " ... "
+                + String.join(" ", cmd.subList(cpAt + 2, cmd.size())) + "):\n" + log);
         return new Child(p.exitValue(), log);
     }
 

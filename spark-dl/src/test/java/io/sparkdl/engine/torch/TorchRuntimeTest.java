@@ -91,11 +91,12 @@ class TorchRuntimeTest {
     @Test
     void platformExtensionPicksTheBuildAndKeepsNd4jsOwn() {
         String sep = java.io.File.pathSeparator;
-        assertEquals("-onednn" + sep + "-gpu", TorchRuntime.extensionFor(TorchRuntime.GPU_NATIVES, "-onednn"));
-        assertEquals("-gpu", TorchRuntime.extensionFor(TorchRuntime.GPU_NATIVES, null));
-        assertEquals("-gpu", TorchRuntime.extensionFor(TorchRuntime.GPU_NATIVES, "-gpu"));
-        assertEquals("-cudnn" + sep + "-gpu", TorchRuntime.extensionFor(TorchRuntime.GPU_NATIVES, "-cudnn"));
+        for (String current : new String[]{null, "", "-onednn", "-cudnn", "-onednn" + sep + "-gpu"}) {
+            assertEquals("-gpu", TorchRuntime.extensionFor(TorchRuntime.GPU_NATIVES, current),
+                    "the presets' init reads the first extension of the list");
+        }
         assertEquals("-onednn", TorchRuntime.extensionFor(TorchRuntime.NATIVES, "-onednn"));
+        assertEquals("-cudnn", TorchRuntime.extensionFor(TorchRuntime.NATIVES, "-cudnn"));
         assertEquals("-onednn", TorchRuntime.extensionFor(TorchRuntime.NATIVES, "-onednn" + sep + "-gpu"));
         assertEquals("", TorchRuntime.extensionFor(TorchRuntime.NATIVES, null),
                 "unset would let JavaCPP search linux-x86_64-gpu/ first");
