@@ -32,12 +32,14 @@ import java.util.Properties;
  *   <li>libtorch's intra-op threads are set explicitly ({@link TorchThreads} picks them per task), so tasks x
  *   threads stay within the cores.</li>
  *   <li>The device: {@value #DEVICE_CONF} ({@code cpu}, the default, or {@code cuda}; a Spark conf, else a JVM
- *   system property). {@code cuda} needs the {@code -Pcuda} build (libtorch's linux-x86_64-gpu natives instead
- *   of the CPU ones: JavaCPP prefers that folder, and the two builds in one JVM abort it) and the host's CUDA 13
- *   libraries (cuBLAS, cuDNN 9, NCCL, ...: not on Maven Central). With the CPU build, or with the CUDA build on a
- *   host whose GPU {@code torch.cuda_is_available()} does not see, one line says why and the engine runs on the
- *   CPU. The CUDA build on a host without those libraries cannot load at all: it is refused with one line
- *   before libtorch loads.</li>
+ *   system property). {@code cuda} needs the {@code -Pcuda} build, which ships libtorch's CUDA build
+ *   (linux-x86_64-gpu) beside its CPU build (linux-x86_64), and the host's CUDA 13 libraries (cuBLAS, cuDNN 9,
+ *   NCCL, ...: not on Maven Central). The build is chosen per JVM before libtorch loads, through JavaCPP's
+ *   platform extension ({@code -gpu} or not: the two builds mixed in one JVM abort libtorch): the CUDA build
+ *   when {@code cuda} is asked for and the host has those libraries, the CPU build otherwise. With the CPU
+ *   build only, with the CUDA build on a host that lacks the libraries, or on one whose GPU
+ *   {@code torch.cuda_is_available()} does not see, one line says why and the engine runs on the CPU. The CUDA
+ *   build alone on a host without the libraries cannot load at all: it is refused with one line.</li>
  * </ul>
  */
 public final class TorchRuntime {
@@ -156,24 +158,40 @@ public final class TorchRuntime {
     }
 
     private static void load(String wanted) {
-        String natives = checkNatives(TorchRuntime.class.getClassLoader());
+        ClassLoader cl = TorchRuntime.class.getClassLoader();
+        String natives = checkNatives(cl);
         String whyNot = null;
         if (natives.equals(GPU_NATIVES)) {
-            // The CUDA build needs the host's CUDA libraries even for CPU tensors (its libtorch_cpu.so links
-            // libcudart and libcupti, its libtorch.so links libtorch_cuda.so), and it cannot share the JVM with
-            // the CPU build (JavaCPP then mixes the two folders and libtorch aborts): refuse before loading.
-            String missing = cudaMissing(TorchRuntime.class.getClassLoader(), CUDA_HOST_LIBRARIES);
-            if (missing != null) {
-                throw new IllegalStateException("torch engine: libtorch's CUDA build (mvn -Pcuda) is on the "
-                        + "classpath but " + missing + "; it cannot run here, not even on the CPU: use the "
-                        + "default build's pytorch-" + pytorchVersion() + "-linux-x86_64.jar on this host");
+            // ND4J first: its rule for JavaCPP's platform extension (-onednn) runs and its libraries load under
+            // its own extension before this one reads it (both read the one JVM-wide property).
+            io.sparkdl.backend.Nd4jBackend.init();
+            boolean cpuBuild = cl.getResource(NATIVES.substring(1) + "libtorch_cpu.so") != null;
+            // the CPU build, when there, serves cpu without probing (each probe dlopens a CUDA library)
+            String missing = wanted.equals("cpu") && cpuBuild ? null : cudaMissing(cl, CUDA_HOST_LIBRARIES);
+            Choice c = choose(wanted, cpuBuild, missing);
+            natives = c.natives();
+            whyNot = c.whyNot();
+            String before = System.getProperty(JAVACPP_EXTENSION);
+            String extension = extensionFor(natives, before);
+            setExtension(extension);
+            LOG.info("torch engine: libtorch's CUDA build is on the classpath{}; loading {} ({}={})",
+                    cpuBuild ? " beside the CPU build" : "", natives, JAVACPP_EXTENSION, extension);
+            cache(natives);
+            try {
+                Loader.load(torch.class);
+            } finally {
+                if (natives.equals(GPU_NATIVES)) {
+                    // back to ND4J's extension: libtorch's libraries are loaded, and JavaCPP keeps them per name
+                    setExtension(before);
+                }
             }
-        } else if (wanted.equals("cuda")) {
-            whyNot = cudaMissing(TorchRuntime.class.getClassLoader(), CUDA_HOST_LIBRARIES);
+        } else {
+            if (wanted.equals("cuda")) {
+                whyNot = cudaMissing(cl, CUDA_HOST_LIBRARIES);
+            }
+            cache(natives);
+            Loader.load(torch.class);
         }
-        cache(natives);
-        // JavaCPP prefers the linux-x86_64-gpu/ folder when it is on the classpath (the presets' -gpu extension)
-        Loader.load(torch.class);
         if (wanted.equals("cuda") && whyNot == null && !torch.cuda_is_available()) {
             whyNot = "torch.cuda_is_available() is false (no GPU or driver visible to the CUDA build)";
         }
@@ -185,6 +203,80 @@ public final class TorchRuntime {
                 : new Device(torch.DeviceType.CPU);
         LOG.info("torch engine: libtorch loaded ({} natives) on {}, OpenBLAS capped at 1 thread", natives,
                 device.str().getString());
+    }
+
+    /** The system property JavaCPP reads its platform extension from (once, unless told to re-read it). */
+    static final String JAVACPP_EXTENSION = "org.bytedeco.javacpp.platform.extension";
+
+    /** Sets (null: clears) JavaCPP's platform extension and makes JavaCPP re-read its platform properties. */
+    private static void setExtension(String extension) {
+        if (!java.util.Objects.equals(System.getProperty(JAVACPP_EXTENSION), extension)) {
+            if (extension == null) {
+                System.clearProperty(JAVACPP_EXTENSION);
+            } else {
+                System.setProperty(JAVACPP_EXTENSION, extension);
+            }
+        }
+        Loader.loadProperties(true);
+    }
+
+    /**
+     * Which libtorch build to load, and why not on a GPU (null: nothing against it).
+     *
+     * @param natives {@link #GPU_NATIVES} or {@link #NATIVES}
+     * @param whyNot for {@code cuda}: why it runs on the CPU instead, or null
+     */
+    record Choice(String natives, String whyNot) {
+    }
+
+    /**
+     * The build to load when libtorch's CUDA build is on the classpath (mvn -Pcuda ships the CPU build too).
+     * Without the host's CUDA libraries the CUDA build does not load at all (its libtorch_cpu.so links libcudart
+     * and libcupti, its libtorch.so links libtorch_cuda.so), so then the CPU build is loaded, with one line when
+     * {@code cuda} was asked for; with neither usable it is refused with one line. With the libraries the CUDA
+     * build is loaded when {@code cuda} was asked for, and the CPU build (when there) otherwise.
+     *
+     * @param wanted {@code cpu} or {@code cuda}
+     * @param cpuBuild whether libtorch's CPU build (linux-x86_64/) is on the classpath too
+     * @param cudaMissing {@link #cudaMissing} of the host: what it lacks, or null
+     */
+    static Choice choose(String wanted, boolean cpuBuild, String cudaMissing) {
+        if (cudaMissing == null) {
+            return wanted.equals("cuda") || !cpuBuild ? new Choice(GPU_NATIVES, null) : new Choice(NATIVES, null);
+        }
+        if (!cpuBuild) {
+            throw new IllegalStateException("torch engine: libtorch's CUDA build (mvn -Pcuda) is on the "
+                    + "classpath but " + cudaMissing + "; it cannot run here, not even on the CPU, and libtorch's CPU "
+                    + "build is not on the classpath: add pytorch-" + pytorchVersion() + "-linux-x86_64.jar (mvn "
+                    + "-Pcuda puts it beside the CUDA jars, in lib/torch/ of the distribution)");
+        }
+        return new Choice(NATIVES, wanted.equals("cuda") ? cudaMissing : null);
+    }
+
+    /**
+     * The JavaCPP platform extension under which the presets load {@code natives} when both builds are on the
+     * classpath (read from JavaCPP 1.5.13 and the presets, checked by TorchCudaFallbackTest). The presets'
+     * {@code -gpu} platform entries (preloading c10_cuda and torch_cuda) apply only when the extension ends with
+     * {@code -gpu} or none is set, and their {@code init} adds the CUDA libraries to the preloads only when the
+     * first extension of the list ends with {@code -gpu}; the libraries are then looked up in linux-x86_64-gpu/
+     * first. Any other extension searches only linux-x86_64/ (and {@code <platform><extension>/}). So: exactly
+     * {@code -gpu} for the CUDA build (set only while libtorch loads); for the CPU build, what is set without a
+     * {@code -gpu} (ND4J's {@code -onednn}), and empty instead of unset.
+     */
+    static String extensionFor(String natives, String current) {
+        if (natives.equals(GPU_NATIVES)) {
+            return "-gpu";
+        }
+        String sep = java.io.File.pathSeparator;
+        List<String> parts = new ArrayList<>();
+        if (current != null) {
+            for (String e : current.split(java.util.regex.Pattern.quote(sep))) {
+                if (!e.isEmpty() && !e.endsWith("-gpu")) {
+                    parts.add(e);
+                }
+            }
+        }
+        return String.join(sep, parts);
     }
 
     /**

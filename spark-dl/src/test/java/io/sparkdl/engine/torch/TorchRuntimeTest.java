@@ -68,4 +68,38 @@ class TorchRuntimeTest {
         assertFalse(why.contains("libc.so.6"), why);
         assertNull(TorchRuntime.cudaMissing(withGpu, List.of("libc.so.6", "libm.so.6")));
     }
+
+    @Test
+    void cudaBuildIsChosenOnlyForCudaOnAHostWithTheLibraries() {
+        String missing = "the host's CUDA libraries are missing: libcupti.so.13 (LD_LIBRARY_PATH=null; ...)";
+        // the -Pcuda build: both libtorch builds on the classpath
+        assertEquals(new TorchRuntime.Choice(TorchRuntime.GPU_NATIVES, null), TorchRuntime.choose("cuda", true, null));
+        assertEquals(new TorchRuntime.Choice(TorchRuntime.NATIVES, null), TorchRuntime.choose("cpu", true, null));
+        assertEquals(new TorchRuntime.Choice(TorchRuntime.NATIVES, missing), TorchRuntime.choose("cuda", true, missing),
+                "without the libraries: the CPU build, and the line says why");
+        assertEquals(new TorchRuntime.Choice(TorchRuntime.NATIVES, null), TorchRuntime.choose("cpu", true, missing));
+        // the CUDA build alone: it serves the CPU too when the libraries are there, and is refused otherwise
+        assertEquals(new TorchRuntime.Choice(TorchRuntime.GPU_NATIVES, null), TorchRuntime.choose("cpu", false, null));
+        for (String wanted : new String[]{"cpu", "cuda"}) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> TorchRuntime.choose(wanted, false, missing));
+            assertTrue(e.getMessage().contains(missing) && e.getMessage().contains("-linux-x86_64.jar")
+                    && !e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
+
+    @Test
+    void platformExtensionPicksTheBuildAndKeepsNd4jsOwn() {
+        String sep = java.io.File.pathSeparator;
+        for (String current : new String[]{null, "", "-onednn", "-cudnn", "-onednn" + sep + "-gpu"}) {
+            assertEquals("-gpu", TorchRuntime.extensionFor(TorchRuntime.GPU_NATIVES, current),
+                    "the presets' init reads the first extension of the list");
+        }
+        assertEquals("-onednn", TorchRuntime.extensionFor(TorchRuntime.NATIVES, "-onednn"));
+        assertEquals("-cudnn", TorchRuntime.extensionFor(TorchRuntime.NATIVES, "-cudnn"));
+        assertEquals("-onednn", TorchRuntime.extensionFor(TorchRuntime.NATIVES, "-onednn" + sep + "-gpu"));
+        assertEquals("", TorchRuntime.extensionFor(TorchRuntime.NATIVES, null),
+                "unset would let JavaCPP search linux-x86_64-gpu/ first");
+        assertEquals("", TorchRuntime.extensionFor(TorchRuntime.NATIVES, "-gpu"));
+    }
 }
