@@ -165,7 +165,9 @@ public final class ImageCodec {
                         param.setSourceSubsampling(s, s, 0, 0);
                     }
                 }
-                img = reader.read(0, param);
+                // A CMYK profile the reader would drop (see CmykJpeg) is applied here instead.
+                CmykJpeg cmyk = CmykJpeg.withIgnoredProfile(bytes);
+                img = cmyk != null ? cmyk.toSrgb(reader.readRaster(0, param)) : reader.read(0, param);
             } finally {
                 reader.dispose();
             }

@@ -55,8 +55,8 @@ class ImageCodecFormatsTest {
     @Test
     void everyFormatDecodesUpright() throws Exception {
         for (String f : new String[]{"pattern.png", "pattern.webp", "pattern.tiff", "pattern.bmp", "palette.png",
-                "pattern.gif", "orient-1.jpg"}) {
-            int tol = f.endsWith(".jpg") ? 3 : 0;
+                "palette.bmp", "pattern.gif", "orient-1.jpg", "pattern-lossy.webp"}) {
+            int tol = f.endsWith(".jpg") || f.endsWith("-lossy.webp") ? 3 : 0;
             assertUprightPattern(ImageCodec.decode(resource(f), 3), tol, f);
         }
     }
@@ -93,6 +93,23 @@ class ImageCodecFormatsTest {
     }
 
     @Test
+    void adobeCmykAndV4ProfilesDecodeAsImageMagickReadsThem() throws Exception {
+        // cmyk.jpg and cmyk-icc.jpg are YCCK (Adobe transform 2, as ImageMagick writes CMYK); cmyk-adobe0.jpg holds
+        // the same ink as inverted CMYK (transform 0, as Pillow and Photoshop write it): (230,29,30) again.
+        byte[] plain = resource("cmyk-adobe0.jpg");
+        assertEquals(null, NativeJpeg.plainHeader(plain), "Adobe transform: ImageIO");
+        assertColour(new int[]{230, 29, 30}, rgb(ImageCodec.decode(plain, 3), 8, 8), 3, "cmyk-adobe0.jpg");
+        // Ghostscript's ps_cmyk.icc (ICC v4) embedded, in YCCK and in plain CMYK: converted through it,
+        // ImageMagick reads (227,79,48); dropping the profile (what the JPEG reader alone does, as the JDK
+        // cannot re-serialise it) gives (146,20,8).
+        for (String f : new String[]{"cmyk-v4icc.jpg", "cmyk-adobe0-v4icc.jpg"}) {
+            assertColour(new int[]{227, 79, 48}, rgb(ImageCodec.decode(resource(f), 3), 8, 8), 4, f);
+            ImageCodec.Pixels gray = ImageCodec.decode(resource(f), 1);
+            assertEquals(ImageCodec.luminance(227, 79, 48), gray.data()[8 * 16 + 8] & 0xff, 4, f + " gray");
+        }
+    }
+
+    @Test
     void embeddedRgbProfileIsConvertedToSrgb() throws Exception {
         // Stored as Adobe RGB (197,34,35); in sRGB that is (229,28,29) (ImageMagick), i.e. the rgb(230,30,30) made.
         for (String f : new String[]{"adobe-rgb.jpg", "adobe-rgb.png", "adobe-rgb.webp"}) {
@@ -117,6 +134,33 @@ class ImageCodecFormatsTest {
         ImageCodec.Pixels g = ImageCodec.decode(resource("gray-alpha.png"), 0);
         assertEquals(1, g.channels());
         assertTrue(Math.abs(203 - (g.data()[4 * 8 + 4] & 0xff)) <= 1, "gray-alpha.png: " + (g.data()[36] & 0xff));
+    }
+
+    @Test
+    void webpAlphaIsCompositedOverWhite() throws Exception {
+        // rgba(200,40,10,0.5) in lossless WebP and in lossy WebP (an ALPH chunk): ImageMagick flattened over
+        // white reads (228,148,133) and (229,148,133).
+        assertColour(new int[]{228, 148, 133}, rgb(ImageCodec.decode(resource("alpha-lossless.webp"), 3), 4, 4), 1,
+                "alpha-lossless.webp");
+        assertColour(new int[]{229, 148, 133}, rgb(ImageCodec.decode(resource("alpha-lossy.webp"), 3), 4, 4), 3,
+                "alpha-lossy.webp");
+    }
+
+    @Test
+    void sixteenBitTiffsScaleToEightBits() throws Exception {
+        // Uncompressed RGB #123456789ABC -> (18,86,154); zip-compressed RGBA 16-bit rgba(200,40,10,0.5) over white.
+        assertColour(new int[]{18, 86, 154}, rgb(ImageCodec.decode(resource("rgb16.tiff"), 3), 4, 4), 1, "rgb16.tiff");
+        assertColour(new int[]{227, 147, 132}, rgb(ImageCodec.decode(resource("rgba16.tiff"), 3), 4, 4), 1,
+                "rgba16.tiff");
+    }
+
+    @Test
+    void paletteTransparencyIsCompositedOverWhite() throws Exception {
+        // The pattern as a palette PNG whose blue entry is transparent (tRNS): that quadrant shows white.
+        ImageCodec.Pixels p = ImageCodec.decode(resource("palette-alpha.png"), 3);
+        assertColour(QUADRANTS[0], rgb(p, 8, 6), 0, "palette-alpha.png top left");
+        assertColour(QUADRANTS[1], rgb(p, 24, 6), 0, "palette-alpha.png top right");
+        assertColour(new int[]{255, 255, 255}, rgb(p, 8, 18), 0, "palette-alpha.png transparent bottom left");
     }
 
     @Test
