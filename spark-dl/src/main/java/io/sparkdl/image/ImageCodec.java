@@ -132,14 +132,16 @@ public final class ImageCodec {
             int s = height > 0 ? subsampling(jpeg.width(), jpeg.height(), orientation, height, width) : 1;
             int scale = s >= 8 ? 8 : s >= 4 ? 4 : s >= 2 ? 2 : 1;
             boolean gray = channels == 1 || (channels == 0 && jpeg.components() == 1);
-            boolean upright = orientation == 1;
-            // Upright images are resized natively too; turned ones are turned before the resize.
-            Pixels px = NativeJpeg.decode(bytes, scale, gray, upright ? height : 0, upright ? width : 0);
+            // Resized natively to the stored orientation's target, then turned: the area resize commutes with
+            // the flips and quarter turns, and turning 224x224 pixels costs less than turning the decoded
+            // raster and resizing it in Java (phone photos are mostly stored turned, orientation 6).
+            boolean swap = ExifOrientation.swapsAxes(orientation);
+            Pixels px = NativeJpeg.decode(bytes, scale, gray, swap ? width : height, swap ? height : width);
             if (channels == 3 && px.channels() == 1) {
                 px = convertChannels(px.height(), px.width(), 1, px.data(), 3);
             }
             px = ExifOrientation.apply(px, orientation);
-            return height > 0 ? resize(px, height, width) : px;
+            return px;
         }
         return decodeWithImageIO(bytes, channels, height, width, maxPixels, orientation);
     }

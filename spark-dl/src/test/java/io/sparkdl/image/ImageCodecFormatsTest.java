@@ -81,6 +81,18 @@ class ImageCodecFormatsTest {
         assertEquals(16, p.width());
         assertColour(QUADRANTS[0], rgb(p, 3, 2), 6, "top left");
         assertColour(QUADRANTS[3], rgb(p, 12, 9), 6, "bottom right");
+        // Every orientation, resized natively in its stored orientation and then turned: upright at 16x12.
+        for (int o = 1; o <= 8; o++) {
+            ImageCodec.Pixels q = ImageCodec.decode(resource("orient-" + o + ".jpg"), 3, 12, 16,
+                    ImageCodec.DEFAULT_MAX_PIXELS);
+            assertEquals(12, q.height(), "orient-" + o + ".jpg height");
+            assertEquals(16, q.width(), "orient-" + o + ".jpg width");
+            int[][] centres = {{4, 3}, {12, 3}, {4, 9}, {12, 9}};
+            for (int c = 0; c < 4; c++) {
+                assertColour(QUADRANTS[c], rgb(q, centres[c][0], centres[c][1]), 6, "orient-" + o + ".jpg at 16x12, "
+                        + "quadrant " + c);
+            }
+        }
     }
 
     @Test
