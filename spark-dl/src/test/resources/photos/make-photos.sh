@@ -50,6 +50,11 @@ Image.new('CMYK', (16, 16), (109, 235, 247, 0)).save('cmyk-adobe0-v4icc.jpg', qu
 PY
 # rgb(230,30,30) in sRGB, stored as Adobe RGB (1998) values with that profile embedded.
 $IM -size 16x16 'xc:rgb(230,30,30)' -profile $ICC/srgb.icc -profile $ICC/a98.icc -quality 95 adobe-rgb.jpg
+# A 64x48 horizontal gradient stored as Adobe RGB (ImageMagick reads 28,90,207 at x=4 and 218,62,29 at x=60),
+# and the pattern with an sRGB profile embedded.
+$IM -size 48x64 gradient:'rgb(230,60,20)'-'rgb(20,90,220)' -rotate 90 -profile $ICC/srgb.icc -profile $ICC/a98.icc \
+    -quality 95 gradient-a98.jpg
+$IM pattern.png -profile $ICC/srgb.icc -sampling-factor 1x1 -quality 95 pattern-srgb.jpg
 $IM -size 16x16 'xc:rgb(230,30,30)' -profile $ICC/srgb.icc -profile $ICC/a98.icc adobe-rgb.png
 $IM -size 16x16 'xc:rgb(230,30,30)' -profile $ICC/srgb.icc -profile $ICC/a98.icc -define webp:lossless=true adobe-rgb.webp
 

@@ -130,6 +130,38 @@ class ImageCodecFormatsTest {
     }
 
     @Test
+    void rgbProfilesAreAppliedOnTheNativePath() throws Exception {
+        // pattern-srgb.jpg embeds Ghostscript's srgb.icc: recognised as sRGB, nothing converted.
+        byte[] srgb = resource("pattern-srgb.jpg");
+        NativeJpeg.Header h = NativeJpeg.plainHeader(srgb);
+        assertTrue(h != null && h.icc() != null && h.icc().length == 2576, "native path with the profile: " + h);
+        assertTrue(IccRgb.of(h.icc()).srgb(), "srgb.icc is sRGB");
+        assertUprightPattern(ImageCodec.decode(srgb, 3), 3, "pattern-srgb.jpg");
+
+        // gradient-a98.jpg (64x48, Adobe RGB): converted after the native resize; the ImageIO path converts
+        // before its resize. Both agree, and at full size with ImageMagick's reading at both ends.
+        byte[] a98 = resource("gradient-a98.jpg");
+        IccRgb.Kind k = IccRgb.of(NativeJpeg.plainHeader(a98).icc());
+        assertTrue(!k.srgb() && IccRgb.usable(k), "a98.icc is converted from");
+        ImageCodec.Pixels full = ImageCodec.decode(a98, 3);
+        assertColour(new int[]{28, 90, 207}, rgb(full, 4, 24), 4, "gradient-a98.jpg left");
+        assertColour(new int[]{218, 62, 29}, rgb(full, 60, 24), 4, "gradient-a98.jpg right");
+        ImageCodec.Pixels nat = ImageCodec.decode(a98, 3, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS);
+        ImageCodec.Pixels io = ImageCodec.decodeWithImageIO(a98, 3, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS, 1);
+        double sum = 0;
+        for (int i = 0; i < nat.data().length; i++) {
+            int d = Math.abs((nat.data()[i] & 0xff) - (io.data()[i] & 0xff));
+            assertTrue(d <= 4, "byte " + i + ": native " + (nat.data()[i] & 0xff) + ", ImageIO " + (io.data()[i] & 0xff));
+            sum += d;
+        }
+        assertTrue(sum / nat.data().length < 1.5, "mean difference " + sum / nat.data().length);
+        // Gray from a profiled JPEG is the luminance of the converted colour, not the stored luma.
+        ImageCodec.Pixels gray = ImageCodec.decode(a98, 1, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS);
+        int[] c = rgb(nat, 14, 6);
+        assertEquals(ImageCodec.luminance(c[0], c[1], c[2]), gray.data()[6 * 16 + 14] & 0xff, 1);
+    }
+
+    @Test
     void sixteenBitSamplesScaleToEightBits() throws Exception {
         // #1234 #5678 #9ABC -> 18, 86, 154; gray 20000/65535 -> 78
         assertColour(new int[]{18, 86, 154}, rgb(ImageCodec.decode(resource("rgb16.png"), 3), 4, 4), 1, "rgb16.png");
@@ -227,7 +259,7 @@ class ImageCodecFormatsTest {
         assertTrue(NativeJpeg.available(), "OpenCV's natives load on linux-x86_64");
         assertEquals(new NativeJpeg.Header(24, 32, 3), NativeJpeg.plainHeader(resource("orient-6.jpg")));
         assertEquals(null, NativeJpeg.plainHeader(resource("cmyk.jpg")), "Adobe transform: ImageIO");
-        assertEquals(null, NativeJpeg.plainHeader(resource("adobe-rgb.jpg")), "ICC profile: ImageIO");
+        assertEquals(3, NativeJpeg.plainHeader(resource("adobe-rgb.jpg")).components(), "RGB profile: native");
         assertEquals(null, NativeJpeg.plainHeader(resource("pattern.png")));
 
         // A smooth 640x480 scene with edges, to 64x48 (read at 1/4 natively, subsampled by 6 in ImageIO).
