@@ -10,8 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Decoding of the files in src/test/resources/photos (made by make-photos.sh there with ImageMagick); the
- * expected values are what ImageMagick reads from the same files.
+ * Decoding of the files in src/test/resources/photos (made by make-photos.sh there with ImageMagick, and
+ * Pillow for the CMYK JPEGs with Adobe transform 0); the expected values are what ImageMagick reads from the
+ * same files.
  */
 class ImageCodecFormatsTest {
     /** The upright pattern's quadrants: top left red, top right lime, bottom left blue, bottom right white. */
@@ -159,6 +160,25 @@ class ImageCodecFormatsTest {
         ImageCodec.Pixels gray = ImageCodec.decode(a98, 1, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS);
         int[] c = rgb(nat, 14, 6);
         assertEquals(ImageCodec.luminance(c[0], c[1], c[2]), gray.data()[6 * 16 + 14] & 0xff, 1);
+    }
+
+    @Test
+    void profileConversionsAgreeAcrossThreads() throws Exception {
+        // Executors decode in several task threads; each keeps its own conversion (IccRgb), all give the same.
+        byte[] a98 = resource("gradient-a98.jpg");
+        byte[] expected = ImageCodec.decode(a98, 3, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS).data();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<byte[]>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                results.add(pool.submit(() -> ImageCodec.decode(a98, 3, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS).data()));
+            }
+            for (java.util.concurrent.Future<byte[]> r : results) {
+                assertTrue(java.util.Arrays.equals(expected, r.get()), "a thread's decode differs");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test
