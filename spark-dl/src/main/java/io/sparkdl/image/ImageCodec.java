@@ -34,8 +34,9 @@ import java.util.zip.Inflater;
  * WebP, TIFF, BMP and GIF (first frame), read with the JDK's and TwelveMonkeys' ImageIO plugins. Colour in
  * another colour space (an embedded ICC profile) is converted to sRGB. The EXIF orientation is applied.
  * Transparent pixels are composited over white, as a viewer or a web page shows them (dropping alpha
- * would bring back whatever colour a transparent pixel happens to store, often black). Plain JPEGs (no
- * profile, no Adobe transform) take a faster path, libjpeg-turbo with DCT scaling ({@link NativeJpeg}).
+ * would bring back whatever colour a transparent pixel happens to store, often black). JPEGs without an
+ * Adobe transform (gray or YCbCr, with no profile or an RGB one) take a faster path, libjpeg-turbo with DCT
+ * scaling ({@link NativeJpeg}), their profile applied after the resize ({@link IccRgb}).
  */
 public final class ImageCodec {
     /** Default pixel limit: 100 megapixels, well above camera photos (a 50 MP camera's are 8688x5792). */
@@ -126,20 +127,33 @@ public final class ImageCodec {
         }
         int orientation = ExifOrientation.of(bytes);
         NativeJpeg.Header jpeg = NativeJpeg.available() ? NativeJpeg.plainHeader(bytes) : null;
-        if (jpeg != null) {
+        // A colour JPEG's embedded profile: sRGB (nothing to do), another RGB space (converted after the
+        // resize), or one the JDK cannot use (ImageIO's reader decides). Gray JPEGs' profiles are not applied,
+        // on either path.
+        IccRgb.Kind profile = jpeg != null && jpeg.icc() != null && jpeg.components() == 3 ? IccRgb.of(jpeg.icc()) : null;
+        if (jpeg != null && (profile == null || IccRgb.usable(profile))) {
             checkLimit(jpeg.width(), jpeg.height(), maxPixels);
             // libjpeg-turbo scales by 1/2, 1/4 or 1/8 in the DCT: the largest that keeps the margin.
             int s = height > 0 ? subsampling(jpeg.width(), jpeg.height(), orientation, height, width) : 1;
             int scale = s >= 8 ? 8 : s >= 4 ? 4 : s >= 2 ? 2 : 1;
-            boolean gray = channels == 1 || (channels == 0 && jpeg.components() == 1);
-            boolean upright = orientation == 1;
-            // Upright images are resized natively too; turned ones are turned before the resize.
-            Pixels px = NativeJpeg.decode(bytes, scale, gray, upright ? height : 0, upright ? width : 0);
+            boolean convert = profile != null && !profile.srgb();
+            boolean gray = !convert && (channels == 1 || (channels == 0 && jpeg.components() == 1));
+            // Resized natively to the stored orientation's target, then turned: the area resize commutes with
+            // the flips and quarter turns, and turning 224x224 pixels costs less than turning the decoded
+            // raster and resizing it in Java (phone photos are mostly stored turned, orientation 6).
+            boolean swap = ExifOrientation.swapsAxes(orientation);
+            Pixels px = NativeJpeg.decode(bytes, scale, gray, swap ? width : height, swap ? height : width);
+            if (convert) {
+                px = IccRgb.toSrgb(px, profile);
+                if (channels == 1) {
+                    px = convertChannels(px.height(), px.width(), 3, px.data(), 1);
+                }
+            }
             if (channels == 3 && px.channels() == 1) {
                 px = convertChannels(px.height(), px.width(), 1, px.data(), 3);
             }
             px = ExifOrientation.apply(px, orientation);
-            return height > 0 ? resize(px, height, width) : px;
+            return px;
         }
         return decodeWithImageIO(bytes, channels, height, width, maxPixels, orientation);
     }
@@ -165,7 +179,9 @@ public final class ImageCodec {
                         param.setSourceSubsampling(s, s, 0, 0);
                     }
                 }
-                img = reader.read(0, param);
+                // A CMYK profile the reader would drop (see CmykJpeg) is applied here instead.
+                CmykJpeg cmyk = CmykJpeg.withIgnoredProfile(bytes);
+                img = cmyk != null ? cmyk.toSrgb(reader.readRaster(0, param)) : reader.read(0, param);
             } finally {
                 reader.dispose();
             }

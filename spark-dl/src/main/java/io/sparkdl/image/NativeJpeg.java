@@ -10,12 +10,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The fast path for plain JPEGs (baseline or progressive, gray or YCbCr, no ICC profile, no Adobe colour
- * transform): libjpeg-turbo through OpenCV's {@code imdecode}, which computes a 1/2, 1/4 or 1/8 inverse DCT
+ * The fast path for plain JPEGs (baseline or progressive, gray or YCbCr, no Adobe colour transform; an
+ * embedded RGB profile is applied after the resize by {@link IccRgb}): libjpeg-turbo through OpenCV's
+ * {@code imdecode}, which computes a 1/2, 1/4 or 1/8 inverse DCT
  * when asked for a reduced image, as Pillow's {@code draft} mode does. The JDK's JPEG codec behind ImageIO
  * has neither SIMD nor DCT scaling and decoded photos for 224x224 at 0.6x Pillow's rate (docs/BENCHMARKS.md).
- * Everything else (CMYK/YCCK, embedded profiles, other formats) stays with ImageIO, and so does every JPEG
- * when the native library cannot be loaded on this platform.
+ * Everything else (CMYK/YCCK, profiles that are not RGB or cannot be read, other formats) stays with
+ * ImageIO, and so does every JPEG when the native library cannot be loaded on this platform.
  */
 final class NativeJpeg {
     private static final Logger LOG = LoggerFactory.getLogger(NativeJpeg.class);
@@ -42,15 +43,42 @@ final class NativeJpeg {
         return AVAILABLE;
     }
 
-    /** Size and components from a JPEG's frame header. */
-    record Header(int width, int height, int components) {
+    /**
+     * Size and components from a JPEG's frame header, and its embedded ICC profile (null if none), which
+     * the caller converts from ({@link IccRgb}).
+     */
+    record Header(int width, int height, int components, byte[] icc) {
+        Header(int width, int height, int components) {
+            this(width, height, components, null);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Header h && h.width == width && h.height == height && h.components == components
+                    && java.util.Arrays.equals(h.icc, icc);
+        }
+
+        @Override
+        public int hashCode() {
+            return (width * 31 + height) * 31 + components;
+        }
+
+        @Override
+        public String toString() {
+            return width + "x" + height + "x" + components + (icc == null ? "" : " with a " + icc.length
+                    + "-byte ICC profile");
+        }
     }
 
-    /** The header of a JPEG this path decodes exactly as ImageIO would, or null. */
+    /**
+     * The header of a JPEG this path decodes (gray or YCbCr, no Adobe transform; with or without an ICC
+     * profile), or null.
+     */
     static Header plainHeader(byte[] b) {
         if (b.length < 4 || (b[0] & 0xff) != 0xFF || (b[1] & 0xff) != 0xD8) {
             return null;
         }
+        java.util.TreeMap<Integer, int[]> icc = null; // sequence number -> offset, length of the chunk's data
         try {
             int p = 2;
             while (p + 4 <= b.length && (b[p] & 0xff) == 0xFF) {
@@ -60,8 +88,11 @@ final class NativeJpeg {
                     continue;
                 }
                 int len = ((b[p + 2] & 0xff) << 8) | (b[p + 3] & 0xff);
-                if (marker == 0xE2 && startsWith(b, p + 4, "ICC_PROFILE")) {
-                    return null; // a profile to convert from: ImageIO's readers apply it
+                if (marker == 0xE2 && len > 16 && startsWith(b, p + 4, "ICC_PROFILE")) {
+                    if (icc == null) {
+                        icc = new java.util.TreeMap<>();
+                    }
+                    icc.put(b[p + 16] & 0xff, new int[]{p + 18, len - 16});
                 }
                 if (marker == 0xEE && startsWith(b, p + 4, "Adobe")) {
                     return null; // Adobe transform flag (RGB, CMYK, YCCK): left to TwelveMonkeys
@@ -70,7 +101,18 @@ final class NativeJpeg {
                     int h = ((b[p + 5] & 0xff) << 8) | (b[p + 6] & 0xff);
                     int w = ((b[p + 7] & 0xff) << 8) | (b[p + 8] & 0xff);
                     int c = b[p + 9] & 0xff;
-                    return (c == 1 || c == 3) && w > 0 && h > 0 ? new Header(w, h, c) : null;
+                    if ((c != 1 && c != 3) || w <= 0 || h <= 0) {
+                        return null;
+                    }
+                    byte[] profile = null;
+                    if (icc != null) {
+                        java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
+                        for (int[] chunk : icc.values()) {
+                            data.write(b, chunk[0], chunk[1]);
+                        }
+                        profile = data.toByteArray();
+                    }
+                    return new Header(w, h, c, profile);
                 }
                 if ((marker >= 0xC3 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
                         || marker == 0xDA) {

@@ -10,8 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Decoding of the files in src/test/resources/photos (made by make-photos.sh there with ImageMagick); the
- * expected values are what ImageMagick reads from the same files.
+ * Decoding of the files in src/test/resources/photos (made by make-photos.sh there with ImageMagick, and
+ * Pillow for the CMYK JPEGs with Adobe transform 0); the expected values are what ImageMagick reads from the
+ * same files.
  */
 class ImageCodecFormatsTest {
     /** The upright pattern's quadrants: top left red, top right lime, bottom left blue, bottom right white. */
@@ -55,8 +56,8 @@ class ImageCodecFormatsTest {
     @Test
     void everyFormatDecodesUpright() throws Exception {
         for (String f : new String[]{"pattern.png", "pattern.webp", "pattern.tiff", "pattern.bmp", "palette.png",
-                "pattern.gif", "orient-1.jpg"}) {
-            int tol = f.endsWith(".jpg") ? 3 : 0;
+                "palette.bmp", "pattern.gif", "orient-1.jpg", "pattern-lossy.webp"}) {
+            int tol = f.endsWith(".jpg") || f.endsWith("-lossy.webp") ? 3 : 0;
             assertUprightPattern(ImageCodec.decode(resource(f), 3), tol, f);
         }
     }
@@ -81,6 +82,18 @@ class ImageCodecFormatsTest {
         assertEquals(16, p.width());
         assertColour(QUADRANTS[0], rgb(p, 3, 2), 6, "top left");
         assertColour(QUADRANTS[3], rgb(p, 12, 9), 6, "bottom right");
+        // Every orientation, resized natively in its stored orientation and then turned: upright at 16x12.
+        for (int o = 1; o <= 8; o++) {
+            ImageCodec.Pixels q = ImageCodec.decode(resource("orient-" + o + ".jpg"), 3, 12, 16,
+                    ImageCodec.DEFAULT_MAX_PIXELS);
+            assertEquals(12, q.height(), "orient-" + o + ".jpg height");
+            assertEquals(16, q.width(), "orient-" + o + ".jpg width");
+            int[][] centres = {{4, 3}, {12, 3}, {4, 9}, {12, 9}};
+            for (int c = 0; c < 4; c++) {
+                assertColour(QUADRANTS[c], rgb(q, centres[c][0], centres[c][1]), 6, "orient-" + o + ".jpg at 16x12, "
+                        + "quadrant " + c);
+            }
+        }
     }
 
     @Test
@@ -93,10 +106,78 @@ class ImageCodecFormatsTest {
     }
 
     @Test
+    void adobeCmykAndV4ProfilesDecodeAsImageMagickReadsThem() throws Exception {
+        // cmyk.jpg and cmyk-icc.jpg are YCCK (Adobe transform 2, as ImageMagick writes CMYK); cmyk-adobe0.jpg holds
+        // the same ink as inverted CMYK (transform 0, as Pillow and Photoshop write it): (230,29,30) again.
+        byte[] plain = resource("cmyk-adobe0.jpg");
+        assertEquals(null, NativeJpeg.plainHeader(plain), "Adobe transform: ImageIO");
+        assertColour(new int[]{230, 29, 30}, rgb(ImageCodec.decode(plain, 3), 8, 8), 3, "cmyk-adobe0.jpg");
+        // Ghostscript's ps_cmyk.icc (ICC v4) embedded, in YCCK and in plain CMYK: converted through it,
+        // ImageMagick reads (227,79,48); dropping the profile (what the JPEG reader alone does, as the JDK
+        // cannot re-serialise it) gives (146,20,8).
+        for (String f : new String[]{"cmyk-v4icc.jpg", "cmyk-adobe0-v4icc.jpg"}) {
+            assertColour(new int[]{227, 79, 48}, rgb(ImageCodec.decode(resource(f), 3), 8, 8), 4, f);
+            ImageCodec.Pixels gray = ImageCodec.decode(resource(f), 1);
+            assertEquals(ImageCodec.luminance(227, 79, 48), gray.data()[8 * 16 + 8] & 0xff, 4, f + " gray");
+        }
+    }
+
+    @Test
     void embeddedRgbProfileIsConvertedToSrgb() throws Exception {
         // Stored as Adobe RGB (197,34,35); in sRGB that is (229,28,29) (ImageMagick), i.e. the rgb(230,30,30) made.
         for (String f : new String[]{"adobe-rgb.jpg", "adobe-rgb.png", "adobe-rgb.webp"}) {
             assertColour(new int[]{229, 28, 29}, rgb(ImageCodec.decode(resource(f), 3), 8, 8), 3, f);
+        }
+    }
+
+    @Test
+    void rgbProfilesAreAppliedOnTheNativePath() throws Exception {
+        // pattern-srgb.jpg embeds Ghostscript's srgb.icc: recognised as sRGB, nothing converted.
+        byte[] srgb = resource("pattern-srgb.jpg");
+        NativeJpeg.Header h = NativeJpeg.plainHeader(srgb);
+        assertTrue(h != null && h.icc() != null && h.icc().length == 2576, "native path with the profile: " + h);
+        assertTrue(IccRgb.of(h.icc()).srgb(), "srgb.icc is sRGB");
+        assertUprightPattern(ImageCodec.decode(srgb, 3), 3, "pattern-srgb.jpg");
+
+        // gradient-a98.jpg (64x48, Adobe RGB): converted after the native resize; the ImageIO path converts
+        // before its resize. Both agree, and at full size with ImageMagick's reading at both ends.
+        byte[] a98 = resource("gradient-a98.jpg");
+        IccRgb.Kind k = IccRgb.of(NativeJpeg.plainHeader(a98).icc());
+        assertTrue(!k.srgb() && IccRgb.usable(k), "a98.icc is converted from");
+        ImageCodec.Pixels full = ImageCodec.decode(a98, 3);
+        assertColour(new int[]{28, 90, 207}, rgb(full, 4, 24), 4, "gradient-a98.jpg left");
+        assertColour(new int[]{218, 62, 29}, rgb(full, 60, 24), 4, "gradient-a98.jpg right");
+        ImageCodec.Pixels nat = ImageCodec.decode(a98, 3, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS);
+        ImageCodec.Pixels io = ImageCodec.decodeWithImageIO(a98, 3, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS, 1);
+        double sum = 0;
+        for (int i = 0; i < nat.data().length; i++) {
+            int d = Math.abs((nat.data()[i] & 0xff) - (io.data()[i] & 0xff));
+            assertTrue(d <= 4, "byte " + i + ": native " + (nat.data()[i] & 0xff) + ", ImageIO " + (io.data()[i] & 0xff));
+            sum += d;
+        }
+        assertTrue(sum / nat.data().length < 1.5, "mean difference " + sum / nat.data().length);
+        // Gray from a profiled JPEG is the luminance of the converted colour, not the stored luma.
+        ImageCodec.Pixels gray = ImageCodec.decode(a98, 1, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS);
+        int[] c = rgb(nat, 14, 6);
+        assertEquals(ImageCodec.luminance(c[0], c[1], c[2]), gray.data()[6 * 16 + 14] & 0xff, 1);
+    }
+
+    @Test
+    void profileConversionsAgreeAcrossThreads() throws Exception {
+        // Executors decode in several task threads; each keeps its own conversion (IccRgb), all give the same.
+        byte[] a98 = resource("gradient-a98.jpg");
+        byte[] expected = ImageCodec.decode(a98, 3, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS).data();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<byte[]>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                results.add(pool.submit(() -> ImageCodec.decode(a98, 3, 12, 16, ImageCodec.DEFAULT_MAX_PIXELS).data()));
+            }
+            for (java.util.concurrent.Future<byte[]> r : results) {
+                assertTrue(java.util.Arrays.equals(expected, r.get()), "a thread's decode differs");
+            }
+        } finally {
+            pool.shutdownNow();
         }
     }
 
@@ -117,6 +198,33 @@ class ImageCodecFormatsTest {
         ImageCodec.Pixels g = ImageCodec.decode(resource("gray-alpha.png"), 0);
         assertEquals(1, g.channels());
         assertTrue(Math.abs(203 - (g.data()[4 * 8 + 4] & 0xff)) <= 1, "gray-alpha.png: " + (g.data()[36] & 0xff));
+    }
+
+    @Test
+    void webpAlphaIsCompositedOverWhite() throws Exception {
+        // rgba(200,40,10,0.5) in lossless WebP and in lossy WebP (an ALPH chunk): ImageMagick flattened over
+        // white reads (228,148,133) and (229,148,133).
+        assertColour(new int[]{228, 148, 133}, rgb(ImageCodec.decode(resource("alpha-lossless.webp"), 3), 4, 4), 1,
+                "alpha-lossless.webp");
+        assertColour(new int[]{229, 148, 133}, rgb(ImageCodec.decode(resource("alpha-lossy.webp"), 3), 4, 4), 3,
+                "alpha-lossy.webp");
+    }
+
+    @Test
+    void sixteenBitTiffsScaleToEightBits() throws Exception {
+        // Uncompressed RGB #123456789ABC -> (18,86,154); zip-compressed RGBA 16-bit rgba(200,40,10,0.5) over white.
+        assertColour(new int[]{18, 86, 154}, rgb(ImageCodec.decode(resource("rgb16.tiff"), 3), 4, 4), 1, "rgb16.tiff");
+        assertColour(new int[]{227, 147, 132}, rgb(ImageCodec.decode(resource("rgba16.tiff"), 3), 4, 4), 1,
+                "rgba16.tiff");
+    }
+
+    @Test
+    void paletteTransparencyIsCompositedOverWhite() throws Exception {
+        // The pattern as a palette PNG whose blue entry is transparent (tRNS): that quadrant shows white.
+        ImageCodec.Pixels p = ImageCodec.decode(resource("palette-alpha.png"), 3);
+        assertColour(QUADRANTS[0], rgb(p, 8, 6), 0, "palette-alpha.png top left");
+        assertColour(QUADRANTS[1], rgb(p, 24, 6), 0, "palette-alpha.png top right");
+        assertColour(new int[]{255, 255, 255}, rgb(p, 8, 18), 0, "palette-alpha.png transparent bottom left");
     }
 
     @Test
@@ -171,7 +279,7 @@ class ImageCodecFormatsTest {
         assertTrue(NativeJpeg.available(), "OpenCV's natives load on linux-x86_64");
         assertEquals(new NativeJpeg.Header(24, 32, 3), NativeJpeg.plainHeader(resource("orient-6.jpg")));
         assertEquals(null, NativeJpeg.plainHeader(resource("cmyk.jpg")), "Adobe transform: ImageIO");
-        assertEquals(null, NativeJpeg.plainHeader(resource("adobe-rgb.jpg")), "ICC profile: ImageIO");
+        assertEquals(3, NativeJpeg.plainHeader(resource("adobe-rgb.jpg")).components(), "RGB profile: native");
         assertEquals(null, NativeJpeg.plainHeader(resource("pattern.png")));
 
         // A smooth 640x480 scene with edges, to 64x48 (read at 1/4 natively, subsampled by 6 in ImageIO).
