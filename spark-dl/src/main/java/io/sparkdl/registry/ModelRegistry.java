@@ -219,8 +219,8 @@ public final class ModelRegistry {
                     && HadoopFiles.exists(dir + "/metrics.json", conf) && HadoopFiles.exists(dir + "/model", conf)
                     && !objectStore(root)) {
                 LOG.info("Registry {}: version {} of the earlier layout gets its manifest", root, id);
-                HadoopFiles.writeStringAtomically(dir + "/" + VersionManifest.NAME, VersionManifest.build(id, dir, conf),
-                        conf);
+                String manifest = VersionManifest.build(id, dir, conf);
+                HadoopFiles.writeStringAtomically(dir + "/" + VersionManifest.NAME, manifest, conf);
                 continue;
             }
             LOG.warn("Registry {}: removing the incomplete version {} ({})", root, id, problem);

@@ -101,10 +101,12 @@ public final class RegistryLock implements AutoCloseable {
      */
     public static RegistryLock acquire(String root, Configuration conf, Duration lease, Duration settle) {
         if (lease == null || lease.isNegative() || lease.isZero()) {
-            throw new IllegalArgumentException("the registry lock's lease must be positive, got " + lease);
+            throw new IllegalArgumentException("the registry lock's lease (spark-dl.registry.leaseSeconds) must be "
+                    + "positive, got " + lease);
         }
         if (settle == null || settle.isNegative()) {
-            throw new IllegalArgumentException("the registry lock's settle interval must be >= 0, got " + settle);
+            throw new IllegalArgumentException("the registry lock's settle interval (spark-dl.registry.settleMillis) "
+                    + "must be >= 0, got " + settle);
         }
         Path p = new Path(root.replaceAll("/+$", "") + "/" + NAME);
         RegistryLock lock = new RegistryLock(p, conf, lease);
@@ -150,10 +152,10 @@ public final class RegistryLock implements AutoCloseable {
     }
 
     /**
-     * Throws {@link HeldException} when the lock is no longer this run's: the lease was lost (another run took it over after it
-     * expired), or the lock object now names another owner. The object is read back from the store on every
-     * call, so a run whose lock was overwritten (on an object store, where two runs starting at the same moment
-     * can both create it and the later write wins) finds out here, before it publishes or commits anything.
+     * Throws {@link HeldException} when the lock is no longer this run's: the lease was lost (another run took it
+     * over after it expired), or the lock object now names another owner. The object is read back from the
+     * store on every call, so a run whose lock was overwritten (on an object store, where two runs starting at the
+     * same moment can both create it and the later write wins) finds out here, before it publishes or commits.
      */
     public void assertHeld() {
         if (lost == null) {
