@@ -290,6 +290,61 @@ class RetrainTest {
         }
     }
 
+    /**
+     * A run whose LOCK another run overwrote after it had begun (on S3, two runs that both found it absent; the
+     * later PUT wins) exits 75 too, with one line, and publishes and commits nothing: the lost-lock check before
+     * publishing ends it as a run that found the registry locked.
+     */
+    @Test
+    void aRunWhoseLockAnotherRunOverwroteExits75() throws Exception {
+        Path lake = tmp.resolve("lake");
+        Path reg = tmp.resolve("registry");
+        Path hold = holdout(tmp);
+        partition(lake, "2026-11-20", FIRST, 0, 15);
+        Path lock = reg.resolve(io.sparkdl.registry.RegistryLock.NAME);
+        String other = JSON.createObjectNode().put("owner", "other-run").put("host", "elsewhere").put("pid", 1)
+                .put("acquired", java.time.Instant.now().toString())
+                .put("expires", java.time.Instant.now().plusSeconds(3600).toString()).toString();
+        Thread overwriter = new Thread(() -> {
+            try {
+                // once the run has recorded itself (it holds the lock and trains next), the other run's write lands
+                while (!Files.exists(reg.resolve("state.json"))
+                        || !JSON.readTree(reg.resolve("state.json").toFile()).path("inProgress").isObject()) {
+                    Thread.sleep(20);
+                }
+                Files.writeString(lock, other);
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        overwriter.setDaemon(true);
+        overwriter.start();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream saved = System.err;
+        int code;
+        System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            code = SparkDl.run(args(lake, reg, hold, tmp.resolve("m.json"), "--epochs", "1"));
+        } finally {
+            System.setErr(saved);
+        }
+        overwriter.join(10_000);
+        String out = err.toString(StandardCharsets.UTF_8);
+        assertEquals(75, code, out);
+        List<String> lines = out.lines().filter(l -> l.startsWith("spark-dl retrain: ")).toList();
+        assertEquals(1, lines.size(), out);
+        assertTrue(lines.get(0).contains("lost the registry lock " + lock) && lines.get(0).contains("other-run"),
+                lines.get(0));
+        assertEquals("other-run", JSON.readTree(lock.toFile()).get("owner").asText(), "the winner's lock is left");
+        assertFalse(Files.exists(reg.resolve("CHAMPION")), "nothing committed");
+        JsonNode state = JSON.readTree(reg.resolve("state.json").toFile());
+        assertTrue(state.path("watermark").isMissingNode() || state.get("watermark").isNull(), state.toString());
+        try (Stream<Path> s = Files.exists(reg.resolve("versions")) ? Files.list(reg.resolve("versions"))
+                : Stream.empty()) {
+            assertTrue(s.noneMatch(v -> Files.exists(v.resolve("MANIFEST.json"))), "nothing published");
+        }
+    }
+
     private static String hostname() throws IOException {
         String h = System.getenv("HOSTNAME");
         return h != null && !h.isEmpty() ? h : java.net.InetAddress.getLocalHost().getHostName();

@@ -219,7 +219,8 @@ public final class ModelRegistry {
                     && HadoopFiles.exists(dir + "/metrics.json", conf) && HadoopFiles.exists(dir + "/model", conf)
                     && !objectStore(root)) {
                 LOG.info("Registry {}: version {} of the earlier layout gets its manifest", root, id);
-                HadoopFiles.writeString(dir + "/" + VersionManifest.NAME, VersionManifest.build(id, dir, conf), conf);
+                String manifest = VersionManifest.build(id, dir, conf);
+                HadoopFiles.writeStringAtomically(dir + "/" + VersionManifest.NAME, manifest, conf);
                 continue;
             }
             LOG.warn("Registry {}: removing the incomplete version {} ({})", root, id, problem);
@@ -333,7 +334,8 @@ public final class ModelRegistry {
     /** Makes the version written into {@link #startVersion}'s folder valid: its manifest, written last. */
     public void publishVersion(String id) {
         String manifest = VersionManifest.build(id, versionDir(id), conf);
-        HadoopFiles.writeString(versionDir(id) + "/" + VersionManifest.NAME, manifest, conf);
+        // never seen half-written: a rename on a local disk and HDFS, one PUT on object stores
+        HadoopFiles.writeStringAtomically(versionDir(id) + "/" + VersionManifest.NAME, manifest, conf);
         if (!versionComplete(id)) {
             throw new IllegalStateException("version " + id + " changed while its manifest was written: "
                     + VersionManifest.problem(versionDir(id), conf, false));

@@ -31,10 +31,13 @@ import java.util.concurrent.TimeUnit;
  * stale object aside first, so of two runs that find it stale only one wins.
  *
  * <p>On object stores (S3A) a create without overwrite is a check followed by a PUT, not an atomic
- * create-if-absent: a run that starts while another holds the lock is refused as elsewhere, but two runs that
- * start within the same moment can both create it; the later PUT wins, and the other run finds out in
- * {@link #assertHeld} (which reads the object back) before it publishes or commits anything. Its partial
- * version folder is removed by the next run. Run one scheduler entry per registry on S3, or lock elsewhere.
+ * create-if-absent: two runs that start within the same moment can both write it, and the later PUT wins. So
+ * there a run that wrote the lock waits a settle interval ({@link #DEFAULT_SETTLE}) and reads it back: if it
+ * names another owner, it gives up with {@link HeldException} before it reads or writes anything else. A write
+ * that lands later still (a run paused between its check and its PUT for longer than the interval) is found by
+ * {@link #assertHeld}, which reads the object back before the run publishes and again before it commits, and
+ * also throws {@link HeldException}. Either way the loser ends as a run that found the registry locked; the
+ * partial version folder of a loser caught late is removed by the next run.
  */
 public final class RegistryLock implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RegistryLock.class);
@@ -43,8 +46,22 @@ public final class RegistryLock implements AutoCloseable {
     /** Lease length; a system property so that tests and users with long GC pauses can change it. */
     public static final Duration DEFAULT_LEASE = Duration.ofSeconds(
             Long.getLong("spark-dl.registry.leaseSeconds", 600));
+    /**
+     * How long a run waits after writing the lock on a store without an atomic create-if-absent (S3A) before it
+     * reads it back to see whether another run's write landed after its own: longer than the time between a
+     * client's existence check and its PUT. A system property, {@code spark-dl.registry.settleMillis}.
+     */
+    public static final Duration DEFAULT_SETTLE = Duration.ofMillis(
+            Long.getLong("spark-dl.registry.settleMillis", 2000));
 
-    /** The registry is locked by another live run. */
+    /** Test hook: runs between a Hadoop create of the lock and the close that writes it (the PUT on S3A). */
+    static volatile Runnable beforeCreateCloses;
+
+    /**
+     * The registry is locked by another live run: found at the start, or found later by {@link #assertHeld}
+     * (this run's lock was overwritten or taken over). Nothing was published or committed by this run; the
+     * command line exits 75 on it.
+     */
     public static final class HeldException extends IllegalStateException {
         HeldException(String message) {
             super(message);
@@ -55,6 +72,7 @@ public final class RegistryLock implements AutoCloseable {
     private final Configuration conf;
     private final String owner = UUID.randomUUID().toString();
     private final Duration lease;
+    private final boolean exclusive;
     private final ScheduledExecutorService renewer;
     private volatile String lost;
 
@@ -62,6 +80,8 @@ public final class RegistryLock implements AutoCloseable {
         this.path = path;
         this.conf = conf;
         this.lease = lease;
+        String scheme = path.toUri().getScheme();
+        this.exclusive = scheme == null || scheme.equals("file") || scheme.equals("hdfs");
         this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "spark-dl registry lock " + path);
             t.setDaemon(true);
@@ -69,13 +89,33 @@ public final class RegistryLock implements AutoCloseable {
         });
     }
 
-    /** Takes the lock of the registry at {@code root}, or throws {@link HeldException} naming its holder. */
+    /** {@link #acquire(String, Configuration, Duration, Duration)} with {@link #DEFAULT_SETTLE}. */
     public static RegistryLock acquire(String root, Configuration conf, Duration lease) {
+        return acquire(root, conf, lease, DEFAULT_SETTLE);
+    }
+
+    /**
+     * Takes the lock of the registry at {@code root}, or throws {@link HeldException} naming its holder. On a store
+     * whose create without overwrite is not exclusive (anything but a local disk or HDFS), the lock is read back
+     * after {@code settle} and given up if another run's write replaced it.
+     */
+    public static RegistryLock acquire(String root, Configuration conf, Duration lease, Duration settle) {
+        if (lease == null || lease.isNegative() || lease.isZero()) {
+            throw new IllegalArgumentException("the registry lock's lease (spark-dl.registry.leaseSeconds) must be "
+                    + "positive, got " + lease);
+        }
+        if (settle == null || settle.isNegative()) {
+            throw new IllegalArgumentException("the registry lock's settle interval (spark-dl.registry.settleMillis) "
+                    + "must be >= 0, got " + settle);
+        }
         Path p = new Path(root.replaceAll("/+$", "") + "/" + NAME);
         RegistryLock lock = new RegistryLock(p, conf, lease);
         HadoopFiles.mkdirs(root, conf);
         for (int attempt = 0; attempt < 2; attempt++) {
             if (lock.create()) {
+                if (!lock.exclusive) {
+                    lock.settle(root, settle);
+                }
                 long every = Math.max(1, lease.toMillis() / 3);
                 lock.renewer.scheduleAtFixedRate(lock::renew, every, every, TimeUnit.MILLISECONDS);
                 return lock;
@@ -94,10 +134,28 @@ public final class RegistryLock implements AutoCloseable {
     }
 
     /**
-     * Throws when the lock is no longer this run's: the lease was lost (another run took it over after it
-     * expired), or the lock object now names another owner. The object is read back from the store on every
-     * call, so a run whose lock was overwritten (on an object store, where two runs starting at the same moment
-     * can both create it and the later write wins) finds out here, before it publishes or commits anything.
+     * After a non-exclusive create: waits {@code settle}, reads the lock back and throws {@link HeldException} if
+     * another run's write landed after this one's (both found it absent). The winner's object is left in place.
+     */
+    private void settle(String root, Duration settle) {
+        sleep(settle.toMillis());
+        JsonNode now = read();
+        for (int retry = 0; now == null && retry < 3; retry++) {
+            sleep(200);
+            now = read();
+        }
+        if (now == null || !owner.equals(now.path("owner").asText())) {
+            renewer.shutdownNow();
+            throw new HeldException("the registry " + root + " is locked by another retrain run that took the lock "
+                    + "at the same moment (" + describe(now) + "); not starting a second one");
+        }
+    }
+
+    /**
+     * Throws {@link HeldException} when the lock is no longer this run's: the lease was lost (another run took it
+     * over after it expired), or the lock object now names another owner. The object is read back from the
+     * store on every call, so a run whose lock was overwritten (on an object store, where two runs starting at the
+     * same moment can both create it and the later write wins) finds out here, before it publishes or commits.
      */
     public void assertHeld() {
         if (lost == null) {
@@ -112,7 +170,7 @@ public final class RegistryLock implements AutoCloseable {
             }
         }
         if (lost != null) {
-            throw new IllegalStateException("lost the registry lock " + path + ": " + lost
+            throw new HeldException("lost the registry lock " + path + ": " + lost
                     + "; stopping before publishing or committing anything");
         }
     }
@@ -153,6 +211,10 @@ public final class RegistryLock implements AutoCloseable {
             FileSystem fs = path.getFileSystem(conf);
             try (FSDataOutputStream out = fs.create(path, false)) {
                 out.write(bytes);
+                Runnable hook = beforeCreateCloses;
+                if (hook != null) {
+                    hook.run();
+                }
             }
             return true;
         } catch (FileAlreadyExistsException | org.apache.hadoop.fs.FileAlreadyExistsException e) {
@@ -170,7 +232,8 @@ public final class RegistryLock implements AutoCloseable {
             JsonNode now = read();
             if (now == null || !owner.equals(now.path("owner").asText())) {
                 lost = "another run holds it now (" + describe(now) + ")";
-                LOG.error("Registry lock {}: {}", path, lost);
+                // reported once, by assertHeld, as the run's one line
+                LOG.debug("Registry lock {}: {}", path, lost);
                 renewer.shutdown();
                 return;
             }
@@ -229,7 +292,9 @@ public final class RegistryLock implements AutoCloseable {
             if (!HadoopFiles.exists(path.toString(), conf)) {
                 return null;
             }
-            return JSON.readTree(HadoopFiles.readString(path.toString(), conf));
+            JsonNode node = JSON.readTree(HadoopFiles.readString(path.toString(), conf));
+            // empty (still being written: Jackson gives a MissingNode) or not an object: unreadable, not stale
+            return node != null && node.isObject() ? node : null;
         } catch (IOException | RuntimeException e) {
             return null;
         }

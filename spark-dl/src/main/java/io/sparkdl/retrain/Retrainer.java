@@ -86,6 +86,7 @@ public final class Retrainer {
     private boolean requireInterruptedRun;
     private boolean writeReport = true;
     private Duration lease = RegistryLock.DEFAULT_LEASE;
+    private Duration settle = RegistryLock.DEFAULT_SETTLE;
 
     /**
      * @param template a {@link CnnClassifier}, or a {@link Pipeline} whose last stage is one; it is copied on
@@ -149,6 +150,18 @@ public final class Retrainer {
         return this;
     }
 
+    /**
+     * How long a run waits before it reads back the lock it wrote on a store without an atomic create-if-absent
+     * (default {@link RegistryLock#DEFAULT_SETTLE}; not used on a local disk or HDFS).
+     */
+    public Retrainer setLockSettle(Duration v) {
+        if (v == null || v.isNegative()) {
+            throw new IllegalArgumentException("lock settle interval must be >= 0, got " + v);
+        }
+        settle = v;
+        return this;
+    }
+
     public Estimator<?> getTemplate() {
         return template;
     }
@@ -159,8 +172,9 @@ public final class Retrainer {
 
     /**
      * One retraining run. Throws {@link RegistryLock.HeldException} when another run holds the registry
-     * (nothing is read or written then), IllegalArgumentException for a bad lake or template, and
-     * IllegalStateException when the champion's files do not match their manifest.
+     * (nothing is read or written then), or when this run's lock was overwritten or taken over by another run
+     * (found before publishing and before committing: nothing published or committed); IllegalArgumentException
+     * for a bad lake or template, and IllegalStateException when the champion's files do not match their manifest.
      */
     public RetrainOutcome run() {
         if (lake == null || registry == null || holdout == null) {
@@ -169,7 +183,7 @@ public final class Retrainer {
                     + (holdout == null ? "holdout" : "").trim());
         }
         Configuration hc = spark.sparkContext().hadoopConfiguration();
-        try (RegistryLock lock = RegistryLock.acquire(registry, hc, lease)) {
+        try (RegistryLock lock = RegistryLock.acquire(registry, hc, lease, settle)) {
             return run(ModelRegistry.open(registry, hc), lock, hc);
         }
     }

@@ -14,4 +14,17 @@ public final class RegistryProbe {
     public static String problem(String root, String id, Configuration conf) {
         return VersionManifest.problem(root + "/versions/" + id, conf, true);
     }
+
+    /** {@link #problem(String, String, Configuration)}, checking only names and sizes unless {@code checksums}. */
+    public static String problem(String root, String id, Configuration conf, boolean checksums) {
+        return VersionManifest.problem(root + "/versions/" + id, conf, checksums);
+    }
+
+    /**
+     * Runs {@code hook} in every Hadoop create of a registry lock, after the existence check and before the write
+     * (the PUT on S3A); null removes it. Two runs that wait for each other there both find the lock absent.
+     */
+    public static void beforeLockWrite(Runnable hook) {
+        RegistryLock.beforeCreateCloses = hook;
+    }
 }

@@ -246,6 +246,67 @@ class RetrainerTest {
         assertTrue(e.getMessage().contains("nowhere") && e.getMessage().contains("does not exist"), e.getMessage());
     }
 
+    /**
+     * Two runs started at the same moment on one local registry: the O_EXCL create lets exactly one proceed; the
+     * other ends with {@link RegistryLock.HeldException} (exit 75 on the command line), one line naming the holder,
+     * and writes nothing. The winner waits at its first step until the loser has ended.
+     */
+    @Test
+    void twoRunsRacingOnOneRegistryOneProceedsTheOtherIsLockedOut() throws Exception {
+        SparkSession spark = SparkTest.spark();
+        Path lake = tmp.resolve("lake");
+        Path reg = tmp.resolve("registry");
+        partition(lake, "2026-11-20", FIRST, 0, 10);
+        java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
+        java.util.concurrent.CountDownLatch loserDone = new java.util.concurrent.CountDownLatch(1);
+        List<Object> results = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<?>> runs = new java.util.ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                Retrainer r = retrainer(spark, lenet().setEpochs(1).setHeight(28).setWidth(28).setChannels(1), lake,
+                        reg).setListener((step, version) -> {
+                            if (step == RetrainListener.Step.BEGUN) {
+                                try {
+                                    assertTrue(loserDone.await(60, java.util.concurrent.TimeUnit.SECONDS));
+                                } catch (InterruptedException e) {
+                                    throw new IllegalStateException(e);
+                                }
+                            }
+                        });
+                runs.add(pool.submit(() -> {
+                    go.await();
+                    try {
+                        results.add(r.run());
+                    } catch (RegistryLock.HeldException e) {
+                        results.add(e);
+                        loserDone.countDown();
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : runs) {
+                f.get(300, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        List<RetrainOutcome> won = results.stream().filter(o -> o instanceof RetrainOutcome)
+                .map(o -> (RetrainOutcome) o).toList();
+        List<RegistryLock.HeldException> lost = results.stream().filter(o -> o instanceof RegistryLock.HeldException)
+                .map(o -> (RegistryLock.HeldException) o).toList();
+        assertEquals(1, won.size(), "one run proceeds: " + results);
+        assertEquals(1, lost.size(), "the other is locked out: " + results);
+        String line = lost.get(0).getMessage();
+        assertFalse(line.contains("\n"), line);
+        assertTrue(line.contains("is locked by another retrain run (run ") && line.contains(reg.toString()), line);
+        assertTrue(won.get(0).changed(), won.toString());
+        assertEquals(List.of(won.get(0).version()), versions(reg), "only the winner's version");
+        assertTrue(state(reg).get("inProgress").isNull());
+        assertEquals("2026-11-20", state(reg).get("watermark").asText());
+        assertFalse(Files.exists(reg.resolve(RegistryLock.NAME)), "released");
+    }
+
     private static RetrainListener halt(RetrainListener.Step at) {
         return (step, version) -> {
             if (step == at) {

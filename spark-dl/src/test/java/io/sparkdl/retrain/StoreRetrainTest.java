@@ -34,7 +34,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link TestStore}: HDFS, S3), kept small: 3 classes, 8 images a class a night, 28x28 gray LeNet, 1 epoch.
  * Nights publish versions and promote or keep the champion as the policy says; a run stopped at each protocol
  * step (a listener that throws, as a crash would) leaves a registry whose CHAMPION and state a lock-free reader
- * can trust, and the next run completes it; a run whose lock object another run overwrote publishes nothing.
+ * can trust, and the next run completes it; a reader without the lock polling meanwhile never sees a partial
+ * version or a missing or invalid champion; of two runs started at once exactly one proceeds, and a run whose lock
+ * object another run overwrote publishes nothing.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class StoreRetrainTest {
@@ -92,7 +94,8 @@ abstract class StoreRetrainTest {
         SparkSession spark = SparkTest.spark();
         return new Retrainer(spark, new CnnClassifier().setArch("lenet").setHeight(28).setWidth(28).setChannels(1)
                 .setEpochs(1).setBatchSize(8).setNumWorkers(1).setSeed(7))
-                .setLake(DateLake.at(spark, lake)).setRegistry(registry).setHoldout(holdout).setWriteReport(false);
+                .setLake(DateLake.at(spark, lake)).setRegistry(registry).setHoldout(holdout).setWriteReport(false)
+                .setLockSettle(java.time.Duration.ofMillis(500));
     }
 
     @Test
@@ -116,8 +119,11 @@ abstract class StoreRetrainTest {
 
         assertFalse(retrainer(lake, reg).run().changed(), "no new partition: nothing to do");
 
-        // night 2: an improvement of 1.0 is out of reach: a version is published, the champion stays
+        // night 2: an improvement of 1.0 is out of reach: a version is published, the champion stays. From here
+        // on a reader without the lock polls the registry while the runs publish, commit and promote
         String d2 = night(lake, 1);
+        Reader reader = new Reader(reg);
+        reader.start();
         RetrainOutcome n2 = retrainer(lake, reg).setPolicy(RetrainPolicy.defaults().withMinImprovement(1.0)
                 .withReplayFraction(0.5)).run();
         assertFalse(n2.promoted(), n2.toString());
@@ -128,6 +134,10 @@ abstract class StoreRetrainTest {
         // night 3: any challenger that learned is promoted (minImprovement -1)
         String d3 = night(lake, 2);
         RetrainOutcome n3 = retrainer(lake, reg).setPolicy(RetrainPolicy.defaults().withMinImprovement(-1.0)).run();
+        reader.finish();
+        assertTrue(reader.champions.contains(n1.version()), "the reader saw the first champion: " + reader.champions);
+        assertTrue(!n3.promoted() || reader.champions.contains(n3.version()),
+                "the reader saw the promotion: " + reader.champions);
         assertEquals(n1.version(), n3.parentVersion());
         assertEquals(List.of(d3), n3.partitions());
         assertEquals(!n3.atChanceLevel(), n3.promoted(), n3.toString());
@@ -193,6 +203,88 @@ abstract class StoreRetrainTest {
         }
     }
 
+    /**
+     * Two runs started at the same moment on one registry: exactly one proceeds and completes; the other ends with
+     * {@link RegistryLock.HeldException} (exit 75 on the command line), one line naming the holder, having written
+     * nothing. Both wait for each other between the lock's existence check and its write, so on S3 (no atomic
+     * create-if-absent) both find it absent and both write it: the settle-and-read-back decides there. On HDFS the
+     * second create is refused by the NameNode. The winner waits at its first step until the loser has ended, so
+     * the loser cannot start after the winner finished.
+     */
+    @Test
+    void twoRunsRacingOnOneRegistryOneProceedsTheOtherIsLockedOut() throws Exception {
+        String lake = store().uri("race/lake");
+        String reg = store().uri("race/registry");
+        String d1 = night(lake, 0);
+        java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
+        java.util.concurrent.CyclicBarrier bothChecked = new java.util.concurrent.CyclicBarrier(2);
+        java.util.concurrent.CountDownLatch loserDone = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger writes = new java.util.concurrent.atomic.AtomicInteger();
+        RegistryProbe.beforeLockWrite(() -> {
+            writes.incrementAndGet();
+            try {
+                bothChecked.await(5, java.util.concurrent.TimeUnit.SECONDS); // HDFS: the other never gets here
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.BrokenBarrierException e) {
+                // the other run was refused before writing
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        List<Object> results = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try {
+            List<java.util.concurrent.Future<?>> runs = new java.util.ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                runs.add(pool.submit(() -> {
+                    go.await();
+                    try {
+                        results.add(retrainer(lake, reg).setListener((step, version) -> {
+                            if (step == RetrainListener.Step.BEGUN) {
+                                await(loserDone);
+                            }
+                        }).run());
+                    } catch (RegistryLock.HeldException e) {
+                        results.add(e);
+                        loserDone.countDown();
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : runs) {
+                f.get(300, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            RegistryProbe.beforeLockWrite(null);
+            pool.shutdownNow();
+        }
+        List<RetrainOutcome> won = results.stream().filter(r -> r instanceof RetrainOutcome)
+                .map(r -> (RetrainOutcome) r).toList();
+        List<RegistryLock.HeldException> lost = results.stream().filter(r -> r instanceof RegistryLock.HeldException)
+                .map(r -> (RegistryLock.HeldException) r).toList();
+        assertEquals(1, won.size(), "one run proceeds: " + results);
+        assertEquals(1, lost.size(), "the other is locked out: " + results);
+        String line = lost.get(0).getMessage();
+        assertFalse(line.contains("\n"), "one line: " + line);
+        assertTrue(line.contains("locked by another retrain run") && line.contains(reg), line);
+        if (store().root().startsWith("s3a:")) {
+            assertEquals(2, writes.get(), "on S3 both runs found no lock and wrote one");
+            assertTrue(line.contains("at the same moment") && line.contains("run "), line);
+        }
+        RetrainOutcome winner = won.get(0);
+        assertTrue(winner.promoted(), winner.toString());
+        // the loser wrote nothing: one version, the winner's, committed; no lock, no work folder
+        assertRegistry(reg, d1, winner.version(), winner.version(), 1);
+    }
+
+    private static void await(java.util.concurrent.CountDownLatch latch) {
+        try {
+            assertTrue(latch.await(60, java.util.concurrent.TimeUnit.SECONDS), "the other run ended");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** A run whose lock object was replaced by another run's (two runs that created it at once on an object store,
      * or a takeover after a long pause) stops before it publishes or commits anything. */
     @Test
@@ -203,7 +295,7 @@ abstract class StoreRetrainTest {
         String lock = reg + "/" + RegistryLock.NAME;
         String other = "{\"owner\": \"other-run\", \"host\": \"elsewhere\", \"pid\": 1, \"acquired\": \""
                 + java.time.Instant.now() + "\", \"expires\": \"" + java.time.Instant.now().plusSeconds(600) + "\"}";
-        IllegalStateException lost = assertThrows(IllegalStateException.class, () -> retrainer(lake, reg)
+        RegistryLock.HeldException lost = assertThrows(RegistryLock.HeldException.class, () -> retrainer(lake, reg)
                 .setListener((step, version) -> {
                     if (step == RetrainListener.Step.TRAINED) {
                         HadoopFiles.writeString(lock, other, hc()); // the other run's PUT lands last
@@ -224,6 +316,93 @@ abstract class StoreRetrainTest {
         RetrainOutcome next = retrainer(lake, reg).run();
         assertTrue(next.continuedRun(), next.toString());
         assertRegistry(reg, d1, next.champion(), next.version(), 1);
+    }
+
+    /**
+     * A reader without the lock (a serving job) polling a registry that has a champion, until {@link #finish}:
+     * every read finds state.json readable, CHAMPION present and naming a version whose manifest verifies
+     * (checksums included) and the state's champion valid too, and every version folder that has a manifest
+     * complete as its manifest says (a manifest written before the files, or a version seen half-copied,
+     * fails). Each read is checked; what was wrong is collected and reported by {@link #finish}.
+     */
+    private static final class Reader extends Thread {
+        final String reg;
+        final List<String> wrong = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        final java.util.Set<String> champions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        final java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger versionChecks = new java.util.concurrent.atomic.AtomicInteger();
+        volatile boolean stop;
+
+        Reader(String reg) {
+            super("registry reader");
+            this.reg = reg;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            while (!stop) {
+                try {
+                    check();
+                    reads.incrementAndGet();
+                } catch (IOException | RuntimeException e) {
+                    wrong.add(e.toString());
+                }
+            }
+        }
+
+        private void check() throws IOException {
+            Configuration hc = hc();
+            if (!HadoopFiles.exists(reg + "/state.json", hc)) {
+                wrong.add("state.json missing");
+                return;
+            }
+            JsonNode st = JSON.readTree(HadoopFiles.readString(reg + "/state.json", hc));
+            String stateChampion = st.path("champion").asText(null);
+            if (!HadoopFiles.exists(reg + "/CHAMPION", hc)) {
+                wrong.add("CHAMPION missing");
+                return;
+            }
+            String c = HadoopFiles.readString(reg + "/CHAMPION", hc).trim();
+            champions.add(c);
+            String problem = RegistryProbe.problem(reg, c, hc);
+            if (problem != null) {
+                wrong.add("CHAMPION names " + c + ": " + problem);
+            }
+            String sp = stateChampion == null ? "none" : RegistryProbe.problem(reg, stateChampion, hc, false);
+            if (sp != null) {
+                wrong.add("state.json's champion " + stateChampion + ": " + sp);
+            }
+            for (String id : HadoopFiles.list(reg + "/versions", hc)) {
+                if (!id.startsWith(".") && HadoopFiles.exists(reg + "/versions/" + id + "/MANIFEST.json", hc)) {
+                    String vp = RegistryProbe.problem(reg, id, hc, false);
+                    versionChecks.incrementAndGet();
+                    if (vp != null) {
+                        wrong.add("version " + id + " has a manifest but " + vp);
+                    }
+                }
+            }
+        }
+
+        /** Lets the reader finish two more reads of the registry as the last run left it, stops it, checks. */
+        void finish() {
+            int target = reads.get() + wrong.size() + 2;
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (isAlive() && reads.get() + wrong.size() < target && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            stop = true;
+            try {
+                join(60_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            assertTrue(reads.get() > 10, "the reader ran: " + reads + " reads");
+            System.out.println("registry reader on " + reg + ": " + reads + " reads, " + versionChecks
+                    + " versions with a manifest checked, " + wrong.size() + " wrong");
+            List<String> distinct = wrong.stream().distinct().limit(10).toList();
+            assertEquals(List.of(), distinct, wrong.size() + " bad reads of " + (reads.get() + wrong.size()));
+        }
     }
 
     /**
