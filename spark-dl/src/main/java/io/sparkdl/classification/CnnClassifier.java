@@ -460,10 +460,11 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
             // counting fills the cache training reads anyway: reading and decoding the images happen here
             long tCache = System.nanoTime();
             long trainImages = imageCount(train);
+            int perBlock = ImageBlocks.imagesPerBlock(blockBytes, shape[0] * shape[1] * shape[2]);
             LOG.info(String.format(java.util.Locale.ROOT, "CnnClassifier %s: %,d training images read, decoded and "
-                            + "cached in %.1f s (blocks of at most %,d bytes, %,d images of %dx%dx%d)", uid, trainImages,
-                    (System.nanoTime() - tCache) / 1e9, blockBytes,
-                    ImageBlocks.imagesPerBlock(blockBytes, shape[0] * shape[1] * shape[2]), shape[2], shape[0], shape[1]));
+                            + "cached in %.1f s (blocks of at most %,d bytes, %,d images of %dx%dx%d; %s)", uid,
+                    trainImages, (System.nanoTime() - tCache) / 1e9, blockBytes, perBlock, shape[2], shape[0], shape[1],
+                    cacheUse(sc, train.id())));
             WorkerPlan plan = WorkerPlan.choose(trainImages, getBatchSize(), isSet(batchSize), getNumWorkers(),
                     sc.defaultParallelism(),
                     getAveragingFrequency(), isSet(averagingFrequency), getBlockMomentum());
@@ -621,6 +622,18 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
             }
         }
         return new int[]{h, w, c};
+    }
+
+    /** Where the cached blocks of RDD {@code id} are, as Spark's block managers report them. */
+    private static String cacheUse(JavaSparkContext sc, int id) {
+        for (org.apache.spark.storage.RDDInfo info : sc.sc().getRDDStorageInfo()) {
+            if (info.id() == id) {
+                return String.format(java.util.Locale.ROOT, "%,d of %,d partitions cached, %,d MB in memory, %,d MB "
+                                + "on disk", info.numCachedPartitions(), info.numPartitions(), info.memSize() >> 20,
+                        info.diskSize() >> 20);
+            }
+        }
+        return "not cached";
     }
 
     /** Below this many labelled images the log says what a validation split costs. */
