@@ -457,12 +457,13 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         JavaRDD<ImageBlock> val = valRows == null ? null
                 : toBlocks(valRows, workers, shape, encoder, skipped, blockBytes).persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            // counting fills the cache training reads anyway: reading and decoding the images happen here
+            // counting fills the cache training reads anyway (and reads and decodes the images, unless the input is cached)
             long tCache = System.nanoTime();
             long trainImages = imageCount(train);
             int perBlock = ImageBlocks.imagesPerBlock(blockBytes, shape[0] * shape[1] * shape[2]);
-            LOG.info(String.format(java.util.Locale.ROOT, "CnnClassifier %s: %,d training images read, decoded and "
-                            + "cached in %.1f s (blocks of at most %,d bytes, %,d images of %dx%dx%d; %s)", uid,
+            LOG.info(String.format(java.util.Locale.ROOT, "CnnClassifier %s: %,d training images cached as blocks in "
+                            + "%.1f s, reading and decoding included unless the input was cached (blocks of at most %,d "
+                            + "bytes, %,d images of %dx%dx%d; %s)", uid,
                     trainImages, (System.nanoTime() - tCache) / 1e9, blockBytes, perBlock, shape[2], shape[0], shape[1],
                     cacheUse(sc, train.id())));
             WorkerPlan plan = WorkerPlan.choose(trainImages, getBatchSize(), isSet(batchSize), getNumWorkers(),
