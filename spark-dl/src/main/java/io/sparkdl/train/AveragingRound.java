@@ -76,12 +76,11 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
         Gathered images = gather(blocks, order, start, end, n, partition);
         long t1 = System.nanoTime();
         WorkerResult result = fit(images, partition);
-        if (LOG.isDebugEnabled()) {
-            LOG.debug("spark-dl round {} of epoch {}, partition {}: {} images read from {} cached blocks in {} ms, "
-                            + "trained in {} ms", round + 1, epoch + 1, partition, end - start, images.blocksRead(),
-                    (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
-        }
-        return List.of(result.withTimes(t1 - t0, System.nanoTime() - t1)).iterator();
+        long t2 = System.nanoTime();
+        LOG.debug("spark-dl round {} of epoch {}, partition {}: {} images read from {} cached blocks in {} ms, "
+                        + "trained in {} ms", round + 1, epoch + 1, partition, end - start, images.blocksRead(),
+                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+        return List.of(result.withTimes(t1 - t0, t2 - t1)).iterator();
     }
 
     /** A round's images in the epoch's order, with their numbers in the partition (augmentation draws by them). */
