@@ -22,6 +22,7 @@ import io.sparkdl.train.CheckpointStore;
 import io.sparkdl.train.EpochDriver;
 import io.sparkdl.train.EpochStats;
 import io.sparkdl.train.ImageBlock;
+import io.sparkdl.train.ImageBlocks;
 import io.sparkdl.train.ParameterAveraging;
 import io.sparkdl.train.TrainingConfig;
 import io.sparkdl.train.TrainingData;
@@ -59,7 +60,6 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -448,13 +448,24 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         }
         LabelEncoder encoder = new LabelEncoder(labels, data.schema().apply(1).dataType() instanceof StringType,
                 getLabelCol());
-        JavaRDD<ImageBlock> train = toBlocks(trainRows, workers, shape, encoder, skipped)
+        // Bounded blocks, cached deserialized: a block is a byte[] of uint8 pixels and an int[] of labels, already
+        // the compact form, so serialized caching would only add a copy to every round's pass over them; what
+        // does not fit in memory goes to disk whole blocks at a time (Kryo: the raw bytes).
+        long blockBytes = ImageBlocks.blockBytes(dataset.sparkSession().conf().get(ImageBlocks.BLOCK_BYTES_CONF, ""));
+        JavaRDD<ImageBlock> train = toBlocks(trainRows, workers, shape, encoder, skipped, blockBytes)
                 .persist(StorageLevel.MEMORY_AND_DISK());
         JavaRDD<ImageBlock> val = valRows == null ? null
-                : toBlocks(valRows, workers, shape, encoder, skipped).persist(StorageLevel.MEMORY_AND_DISK());
+                : toBlocks(valRows, workers, shape, encoder, skipped, blockBytes).persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            // counting fills the cache training reads anyway
+            // counting fills the cache training reads anyway (and reads and decodes the images, unless the input is cached)
+            long tCache = System.nanoTime();
             long trainImages = imageCount(train);
+            int perBlock = ImageBlocks.imagesPerBlock(blockBytes, shape[0] * shape[1] * shape[2]);
+            LOG.info(String.format(java.util.Locale.ROOT, "CnnClassifier %s: %,d training images cached as blocks in "
+                            + "%.1f s, reading and decoding included unless the input was cached (blocks of at most %,d "
+                            + "bytes, %,d images of %dx%dx%d; %s)", uid,
+                    trainImages, (System.nanoTime() - tCache) / 1e9, blockBytes, perBlock, shape[2], shape[0], shape[1],
+                    cacheUse(sc, train.id())));
             WorkerPlan plan = WorkerPlan.choose(trainImages, getBatchSize(), isSet(batchSize), getNumWorkers(),
                     sc.defaultParallelism(),
                     getAveragingFrequency(), isSet(averagingFrequency), getBlockMomentum());
@@ -463,7 +474,8 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
                 train.unpersist(false);
                 skipped.reset(); // counted again by the new blocks
                 workers = plan.workers();
-                train = toBlocks(trainRows, workers, shape, encoder, skipped).persist(StorageLevel.MEMORY_AND_DISK());
+                train = toBlocks(trainRows, workers, shape, encoder, skipped, blockBytes)
+                        .persist(StorageLevel.MEMORY_AND_DISK());
             }
             long valImages = val == null ? 0 : imageCount(val);
             if (!plan.note().isEmpty() && getNumWorkers() > 0) {
@@ -613,6 +625,18 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         return new int[]{h, w, c};
     }
 
+    /** Where the cached blocks of RDD {@code id} are, as Spark's block managers report them. */
+    private static String cacheUse(JavaSparkContext sc, int id) {
+        for (org.apache.spark.storage.RDDInfo info : sc.sc().getRDDStorageInfo()) {
+            if (info.id() == id) {
+                return String.format(java.util.Locale.ROOT, "%,d of %,d partitions cached, %,d MB in memory, %,d MB "
+                                + "on disk", info.numCachedPartitions(), info.numPartitions(), info.memSize() >> 20,
+                        info.diskSize() >> 20);
+            }
+        }
+        return "not cached";
+    }
+
     /** Below this many labelled images the log says what a validation split costs. */
     private static final long SMALL_DATA = 5_000;
 
@@ -620,36 +644,57 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
         return blocks.map(b -> (long) b.size()).fold(0L, Long::sum);
     }
 
+    /**
+     * The rows as cached training blocks: {@code workers} partitions, each cut into blocks of at most
+     * {@code blockBytes} pixel bytes ({@link ImageBlocks}), made lazily so that a partition never has to be in
+     * memory whole.
+     */
     private static JavaRDD<ImageBlock> toBlocks(Dataset<Row> rows, int workers, int[] shape, LabelEncoder enc,
-                                                LongAccumulator skipped) {
+                                                LongAccumulator skipped, long blockBytes) {
         int h = shape[0];
         int w = shape[1];
         int c = shape[2];
         // Blocks must not depend on the order shuffle data arrives in (it varies between runs and
-        // executors): assign rows by a hash of their pixels and label, and sort by it within a block. Then
+        // executors): assign rows by a hash of their pixels and label, and sort by it within a partition. Then
         // the same seed gives the same training on every run, and a retried task replays exactly.
         org.apache.spark.sql.Column key = org.apache.spark.sql.functions.xxhash64(
                 col(rows.columns()[0] + ".data"), col(rows.columns()[1]));
-        return rows.repartition(workers, key).sortWithinPartitions(key).javaRDD().mapPartitions((Iterator<Row> it) -> {
-            ByteArrayOutputStream px = new ByteArrayOutputStream();
-            int[] labels = new int[1024];
-            int n = 0;
-            while (it.hasNext()) {
-                Row r = it.next();
-                if (r.isNullAt(0) || r.isNullAt(1)) {
-                    skipped.add(1);
-                    continue;
-                }
-                int label = enc.index(r.get(1));
-                byte[] planar = ImageCodec.toPlanar(ImageStruct.pixels(r.getStruct(0)), c, h, w);
-                px.write(planar, 0, planar.length);
-                if (n == labels.length) {
-                    labels = Arrays.copyOf(labels, n * 2);
-                }
-                labels[n++] = label;
-            }
-            return List.of(new ImageBlock(n, c, h, w, px.toByteArray(), Arrays.copyOf(labels, n))).iterator();
-        });
+        String column = rows.columns()[0];
+        return rows.repartition(workers, key).sortWithinPartitions(key).javaRDD().mapPartitions((Iterator<Row> it) ->
+                ImageBlocks.cut(new Iterator<>() {
+                    private ImageBlocks.LabelledImage next;
+
+                    @Override
+                    public boolean hasNext() {
+                        while (next == null && it.hasNext()) {
+                            Row r = it.next();
+                            if (r.isNullAt(0) || r.isNullAt(1)) {
+                                skipped.add(1);
+                                continue;
+                            }
+                            int label = enc.index(r.get(1));
+                            ImageCodec.Pixels px;
+                            try {
+                                px = ImageStruct.pixels(r.getStruct(0));
+                            } catch (ImageCodec.DecodeException e) {
+                                throw new IllegalArgumentException("image " + r.getStruct(0).get(0) + " in column "
+                                        + column + ": " + e.getMessage(), e);
+                            }
+                            next = new ImageBlocks.LabelledImage(ImageCodec.toPlanar(px, c, h, w), label);
+                        }
+                        return next != null;
+                    }
+
+                    @Override
+                    public ImageBlocks.LabelledImage next() {
+                        if (!hasNext()) {
+                            throw new java.util.NoSuchElementException();
+                        }
+                        ImageBlocks.LabelledImage out = next;
+                        next = null;
+                        return out;
+                    }
+                }, c, h, w, blockBytes));
     }
 
     /** Maps label values to class indices on the executors. */

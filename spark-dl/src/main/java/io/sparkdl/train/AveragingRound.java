@@ -6,20 +6,25 @@ import io.sparkdl.image.Augmentation;
 import io.sparkdl.image.Normalization;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.Serializable;
-import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 
 /**
- * The executor side of one averaging round, for one partition: borrow the run's network from the
- * {@link NetworkPool}, set the broadcast weights, updater state and iteration count, fit the partition's
- * next {@code frequency} minibatches of the epoch's order, and send back weights, updater state and loss
+ * The executor side of one averaging round, for one partition: copy the partition's next {@code frequency}
+ * minibatches of the epoch's order out of its cached blocks (one pass over them, one block at a time), borrow
+ * the run's network from the {@link NetworkPool}, set the broadcast weights, updater state and iteration count,
+ * fit those minibatches, and send back weights, updater state and loss
  * as a {@link WorkerResult}; {@link Sum} adds them up weighted by the minibatches each worker ran.
  */
 final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, Iterator<AveragingRound.WorkerResult>> {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(AveragingRound.class);
 
     private final String runId;
     private final Broadcast<EngineSpec> engine;
@@ -33,6 +38,7 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
     private final long seed;
     private final Normalization normalization;
     private final Augmentation augmentation;
+    private final int[] partitionSizes;
 
     /**
      * @param epoch     0-based, as the minibatch order, augmentation and dropout seeds take it
@@ -54,25 +60,94 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
         this.seed = run.config().seed();
         this.normalization = run.data().normalization();
         this.augmentation = run.data().augmentation();
+        this.partitionSizes = run.partitionSizes().stream().mapToInt(Integer::intValue).toArray();
     }
 
     @Override
     public Iterator<WorkerResult> call(Integer partition, Iterator<ImageBlock> blocks) {
-        List<WorkerResult> out = new ArrayList<>(1);
-        while (blocks.hasNext()) {
-            ImageBlock block = blocks.next();
-            int start = round * frequency * batchSize;
-            if (start >= block.size()) {
-                continue;
-            }
-            int end = Math.min(block.size(), start + frequency * batchSize);
-            out.add(fit(block, partition, start, end));
+        int n = partitionSizes[partition];
+        int start = (int) Math.min(n, (long) round * frequency * batchSize);
+        int end = (int) Math.min(n, (long) start + (long) frequency * batchSize);
+        if (start >= end) {
+            return Collections.emptyIterator();
         }
-        return out.iterator();
+        int[] order = ImageBlock.epochOrder(seed, epoch, partition, n);
+        long t0 = System.nanoTime();
+        Gathered images = gather(blocks, order, start, end, n, partition);
+        long t1 = System.nanoTime();
+        WorkerResult result = fit(images, partition);
+        long t2 = System.nanoTime();
+        LOG.debug("spark-dl round {} of epoch {}, partition {}: {} images read from {} cached blocks in {} ms, "
+                        + "trained in {} ms", round + 1, epoch + 1, partition, end - start, images.blocksRead(),
+                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+        return List.of(result.withTimes(t1 - t0, t2 - t1)).iterator();
     }
 
-    private WorkerResult fit(ImageBlock block, int partition, int start, int end) {
-        int[] order = ImageBlock.epochOrder(seed, epoch, partition, block.size());
+    /** A round's images in the epoch's order, with their numbers in the partition (augmentation draws by them). */
+    record Gathered(ImageBlock block, int[] ids, int blocksRead) {
+    }
+
+    /**
+     * Copies the partition's images {@code order[start..end)} out of its blocks, in that order. The blocks are
+     * read one at a time and in order (images numbered across them), and reading stops after the last block
+     * that holds one of them, so memory holds the round's images and one block.
+     */
+    static Gathered gather(Iterator<ImageBlock> blocks, int[] order, int start, int end, int n, int partition) {
+        int count = end - start;
+        // (index in the partition, slot in the round), sorted by index: one pass over the blocks fills every slot
+        long[] wanted = new long[count];
+        for (int k = 0; k < count; k++) {
+            wanted[k] = ((long) order[start + k] << 32) | k;
+        }
+        Arrays.sort(wanted);
+        byte[] px = null;
+        int[] labels = new int[count];
+        int[] ids = new int[count];
+        int c = 0;
+        int h = 0;
+        int w = 0;
+        int len = 0;
+        int q = 0;
+        long offset = 0;
+        int read = 0;
+        while (q < count && blocks.hasNext()) {
+            ImageBlock b = blocks.next();
+            read++;
+            if (px == null) {
+                c = b.channels();
+                h = b.height();
+                w = b.width();
+                len = b.imageLength();
+                if ((long) count * len > ImageBlocks.MAX_ARRAY) {
+                    throw new IllegalArgumentException("an averaging round of " + count + " images of " + c + "x" + h
+                            + "x" + w + " does not fit in a Java array: lower batchSize or averagingFrequency");
+                }
+                px = new byte[count * len];
+            } else if (b.imageLength() != len) {
+                throw new IllegalStateException("partition " + partition + " holds blocks of images of " + c + "x" + h
+                        + "x" + w + " and of " + b.channels() + "x" + b.height() + "x" + b.width());
+            }
+            long hi = offset + b.size();
+            while (q < count && (wanted[q] >>> 32) < hi) {
+                int index = (int) (wanted[q] >>> 32);
+                int slot = (int) wanted[q];
+                int local = (int) (index - offset);
+                System.arraycopy(b.pixels(), local * len, px, slot * len, len);
+                labels[slot] = b.label(local);
+                ids[slot] = index;
+                q++;
+            }
+            offset = hi;
+        }
+        if (q < count) {
+            throw new IllegalStateException("partition " + partition + " was counted with " + n
+                    + " training images, but its cached blocks hold " + offset);
+        }
+        return new Gathered(new ImageBlock(count, c, h, w, px, labels), ids, read);
+    }
+
+    private WorkerResult fit(Gathered images, int partition) {
+        ImageBlock block = images.block();
         // fresh draws each epoch, the same on a re-run task
         long augmentationSeed = (seed * 31 + epoch) * 1_000_003L + partition;
         EngineNetwork net = NetworkPool.borrow(runId,
@@ -86,21 +161,30 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
             net.setSeed(((seed * 31 + epoch) * 1_000_003L + round) * 1_009L + partition);
             double loss = 0;
             int batches = 0;
-            for (int s = start; s < end; s += batchSize) {
+            int end = block.size();
+            for (int s = 0; s < end; s += batchSize) {
                 int e = Math.min(end, s + batchSize);
-                loss += net.fit(block.featureArray(order, s, e, normalization, augmentation, augmentationSeed),
-                        block.labels(order, s, e), e - s) * (e - s);
+                loss += net.fit(block.featureArray(null, s, e, normalization, augmentation, augmentationSeed,
+                        images.ids()), block.labels(null, s, e), e - s) * (e - s);
                 batches++;
             }
-            return new WorkerResult(net.params(), net.updaterState(), batches, end - start, loss);
+            return new WorkerResult(net.params(), net.updaterState(), batches, end, loss, 0, 0);
         } finally {
             NetworkPool.giveBack(runId, net);
         }
     }
 
-    /** What one worker sends back after a round. */
-    record WorkerResult(float[] params, float[] state, int batches, long examples, double lossSum)
-            implements Serializable {
+    /**
+     * What one worker sends back after a round.
+     *
+     * @param readNanos  time spent reading the round's images out of the cached blocks
+     * @param trainNanos time spent fitting them
+     */
+    record WorkerResult(float[] params, float[] state, int batches, long examples, double lossSum, long readNanos,
+                        long trainNanos) implements Serializable {
+        WorkerResult withTimes(long read, long train) {
+            return new WorkerResult(params, state, batches, examples, lossSum, read, train);
+        }
     }
 
     /** Running weighted sum of worker results (weights = minibatches run). */
@@ -112,6 +196,8 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
         int maxBatches;
         long examples;
         double lossSum;
+        long readNanos;
+        long trainNanos;
 
         Sum add(WorkerResult w) {
             if (w.batches() == 0) {
@@ -125,6 +211,8 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
             maxBatches = Math.max(maxBatches, w.batches());
             examples += w.examples();
             lossSum += w.lossSum();
+            readNanos += w.readNanos();
+            trainNanos += w.trainNanos();
             return this;
         }
 
@@ -147,6 +235,8 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
             maxBatches = Math.max(maxBatches, o.maxBatches);
             examples += o.examples;
             lossSum += o.lossSum;
+            readNanos += o.readNanos;
+            trainNanos += o.trainNanos;
             return this;
         }
 

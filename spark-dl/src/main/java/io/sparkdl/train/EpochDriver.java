@@ -58,7 +58,7 @@ public final class EpochDriver {
         }
         TrainingState state = resumeOr(start);
         try (TrainingRun run = new TrainingRun(data, config)) {
-            List<Integer> sizes = run.blockSizes();
+            List<Integer> sizes = run.partitionSizes();
             int largest = sizes.stream().mapToInt(Integer::intValue).max().orElse(0);
             if (largest == 0) {
                 throw new IllegalArgumentException("No training images to fit");
@@ -89,9 +89,10 @@ public final class EpochDriver {
         EpochResult r = strategy.runEpoch(run, state);
         double seconds = (System.nanoTime() - t0) / 1e9;
         run.describeJobs(epoch, "evaluation");
-        double trainAccuracy = Evaluation.accuracy(run, run.data().train(), r.params(), config.trainAccuracySample());
+        double trainAccuracy = Evaluation.accuracy(run, run.data().train(), run.partitionSizes(), r.params(),
+                config.trainAccuracySample());
         double validationAccuracy = run.data().validation() == null ? Double.NaN
-                : Evaluation.accuracy(run, run.data().validation(), r.params(), Integer.MAX_VALUE);
+                : Evaluation.accuracy(run, run.data().validation(), null, r.params(), Integer.MAX_VALUE);
         EpochStats stats = new EpochStats(epoch, r.loss(), trainAccuracy, validationAccuracy, r.examples() / seconds,
                 seconds);
         List<EpochStats> history = new ArrayList<>(state.history());

@@ -11,9 +11,10 @@ import java.io.Serializable;
 import java.util.Random;
 
 /**
- * All training images of one partition in one compact object: uint8 pixels in network layout
- * (image x channel x row x column) and int labels. One block per partition is what the training RDD
- * caches, so a round reads its minibatches straight from memory without touching rows again.
+ * Consecutive training images of one partition in one compact object: uint8 pixels in network layout
+ * (image x channel x row x column) and int labels. A partition is a sequence of blocks of bounded size
+ * ({@link ImageBlocks}), which is what the training RDD caches (spilling whole blocks to disk when memory runs
+ * out), so a round reads its minibatches from the cache without touching rows again.
  */
 public final class ImageBlock implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -76,7 +77,8 @@ public final class ImageBlock implements Serializable {
     }
 
     /**
-     * The order in which a worker visits its block in one epoch: a seeded shuffle that depends only on
+     * The order in which a worker visits its partition's images (numbered across its blocks) in one epoch: a
+     * seeded shuffle that depends only on
      * (seed, epoch, partition), so a re-run task (after a lost executor) replays the same minibatches.
      */
     public static int[] epochOrder(long seed, int epoch, int partition, int n) {
@@ -112,6 +114,16 @@ public final class ImageBlock implements Serializable {
     /** {@link #features(int[], int, int, Normalization, Augmentation, long)} as a plain NCHW float array. */
     public float[] featureArray(int[] order, int from, int to, Normalization norm, Augmentation aug,
                                 long augmentationSeed) {
+        return featureArray(order, from, to, norm, aug, augmentationSeed, null);
+    }
+
+    /**
+     * As {@link #featureArray(int[], int, int, Normalization, Augmentation, long)}, but image i draws its
+     * augmentation as image {@code augmentationIds[i]} (null: i), so a block gathered from a partition's blocks
+     * augments each image as the partition's image it is.
+     */
+    float[] featureArray(int[] order, int from, int to, Normalization norm, Augmentation aug, long augmentationSeed,
+                         int[] augmentationIds) {
         int len = imageLength();
         float[] f = new float[(to - from) * len];
         boolean augment = aug != null && !aug.isNone();
@@ -120,7 +132,8 @@ public final class ImageBlock implements Serializable {
             int src = idx * len;
             int dst = (b - from) * len;
             if (augment) {
-                aug.apply(pixels, src, channels, height, width, f, dst, Augmentation.random(augmentationSeed, idx));
+                aug.apply(pixels, src, channels, height, width, f, dst, Augmentation.random(augmentationSeed,
+                        augmentationIds == null ? idx : augmentationIds[idx]));
             } else {
                 for (int k = 0; k < len; k++) {
                     f[dst + k] = (pixels[src + k] & 0xff) * INV_255;

@@ -5,6 +5,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Synchronous parameter averaging, one epoch of rounds at a time (the {@link EpochDriver} runs the epochs).
@@ -84,6 +85,9 @@ public final class ParameterAveraging implements TrainingStrategy {
         double lossSum = 0;
         long examples = 0;
         long batches = 0;
+        long readNanos = 0;
+        long trainNanos = 0;
+        long t0 = System.nanoTime();
         for (int r = 0; r < rounds; r++) {
             run.describeJobs(epoch + 1, "averaging round " + (r + 1) + "/" + rounds);
             AveragingRound.Sum sum = round(run, start, updater, epoch, r, iteration);
@@ -112,7 +116,12 @@ public final class ParameterAveraging implements TrainingStrategy {
             lossSum += sum.lossSum;
             examples += sum.examples;
             batches += sum.batches;
+            readNanos += sum.readNanos;
+            trainNanos += sum.trainNanos;
         }
+        LOG.info(String.format(Locale.ROOT, "epoch %d: %d rounds in %.1f s; summed over the workers, %.1f s reading "
+                        + "cached blocks and %.1f s training (the rest: scheduling, broadcasts and averaging)",
+                epoch + 1, rounds, (System.nanoTime() - t0) / 1e9, readNanos / 1e9, trainNanos / 1e9));
         return new EpochResult(params, updater, velocity, iteration, batches == 0 ? Double.NaN : lossSum / examples,
                 examples);
     }
@@ -138,7 +147,7 @@ public final class ParameterAveraging implements TrainingStrategy {
 
     /** Rounds per epoch: enough for the largest partition to see all its images. */
     private int rounds(TrainingRun run) {
-        int largest = run.blockSizes().stream().mapToInt(Integer::intValue).max().orElse(0);
+        int largest = run.partitionSizes().stream().mapToInt(Integer::intValue).max().orElse(0);
         long perRound = (long) run.config().batchSize() * averagingFrequency;
         int rounds = (int) ((largest + perRound - 1) / perRound);
         LOG.debug("{} rounds of {} minibatches of {} per epoch", rounds, averagingFrequency,

@@ -18,7 +18,7 @@ public final class TrainingRun implements AutoCloseable {
     private final JavaSparkContext sc;
     private final String id = "train-" + UUID.randomUUID();
     private final Broadcast<EngineSpec> engine;
-    private List<Integer> blockSizes;
+    private List<Integer> partitionSizes;
 
     TrainingRun(TrainingData data, TrainingConfig config) {
         this.data = data;
@@ -49,12 +49,27 @@ public final class TrainingRun implements AutoCloseable {
         return engine;
     }
 
-    /** Images in each training block, by partition (counted once per run). */
-    public List<Integer> blockSizes() {
-        if (blockSizes == null) {
-            blockSizes = List.copyOf(data.train().map(ImageBlock::size).collect());
+    /** Training images in each partition (the sum of its blocks), by partition index (counted once per run). */
+    public List<Integer> partitionSizes() {
+        if (partitionSizes == null) {
+            partitionSizes = List.copyOf(sizes(data.train()));
         }
-        return blockSizes;
+        return partitionSizes;
+    }
+
+    /** Images in each partition of {@code blocks}, by partition index. */
+    static List<Integer> sizes(org.apache.spark.api.java.JavaRDD<ImageBlock> blocks) {
+        return blocks.mapPartitions(it -> {
+            long n = 0;
+            while (it.hasNext()) {
+                n += it.next().size();
+            }
+            if (n > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("a training partition holds " + n + " images, more than "
+                        + Integer.MAX_VALUE + ": use more workers");
+            }
+            return List.of((int) n).iterator();
+        }).collect();
     }
 
     /** Labels the next Spark jobs in the UI ("spark-dl train: epoch 3/10, ..."). */
