@@ -107,7 +107,7 @@ class TorchEngineClassifierTest {
         assertThrows(IllegalArgumentException.class, () -> new CnnClassifier().setPrecision("fp16"));
         Dataset<Row> data = Fuzzers.smallDecoded(SparkTest.spark(), 1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new CnnClassifier().setPrecision("bf16").fit(data));
+                () -> new CnnClassifier().setEngine("nd4j").setPrecision("bf16").fit(data));
         assertTrue(e.getMessage().contains("precision") && e.getMessage().contains("engine = nd4j"), e.getMessage());
         new CnnClassifier().setEngine("torch").setPrecision("bf16").transformSchema(data.schema());
     }

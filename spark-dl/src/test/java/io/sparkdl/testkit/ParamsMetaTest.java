@@ -74,8 +74,9 @@ class ParamsMetaTest {
                 new Normalization(new double[]{0.5}, new double[]{0.2})));
         STAGES.put(ImageAugmenter.class, ImageAugmenter::new);
         STAGES.put(CnnClassifier.class, CnnClassifier::new);
+        // with its arch, as a fitted model has it (without one, engine defaults to nd4j: torch builds from the arch)
         STAGES.put(CnnClassifierModel.class, () -> new CnnClassifierModel("cnn", new String[]{"a", "b"}, null,
-                new int[]{28, 28, 1}, null));
+                new int[]{28, 28, 1}, null, null, "lenet"));
         STAGES.put(CnnFeaturizer.class, CnnFeaturizer::new);
         STAGES.put(ImagePCA.class, ImagePCA::new);
         STAGES.put(ImagePCAModel.class, () -> construct(ImagePCAModel.class, "pca", new double[1], new double[1][1],
