@@ -59,12 +59,12 @@ final class CmykJpeg {
                     continue;
                 }
                 int len = ((b[p + 2] & 0xff) << 8) | (b[p + 3] & 0xff);
-                if (marker == 0xE2 && len > 16 && startsWith(b, p + 4, "ICC_PROFILE")) {
+                if (marker == 0xE2 && len > 16 && NativeJpeg.startsWith(b, p + 4, "ICC_PROFILE")) {
                     if (icc == null) {
                         icc = new TreeMap<>();
                     }
                     icc.put(b[p + 16] & 0xff, new int[]{p + 18, len - 16});
-                } else if (marker == 0xEE && len >= 14 && startsWith(b, p + 4, "Adobe")) {
+                } else if (marker == 0xEE && len >= 14 && NativeJpeg.startsWith(b, p + 4, "Adobe")) {
                     transform = b[p + 15] & 0xff;
                 } else if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
                     int components = b[p + 9] & 0xff;
@@ -163,17 +163,5 @@ final class CmykJpeg {
 
     private static int clamp(double v) {
         return (int) Math.max(0, Math.min(255, Math.round(v)));
-    }
-
-    private static boolean startsWith(byte[] b, int p, String s) {
-        if (p + s.length() > b.length) {
-            return false;
-        }
-        for (int i = 0; i < s.length(); i++) {
-            if (b[p + i] != s.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 }

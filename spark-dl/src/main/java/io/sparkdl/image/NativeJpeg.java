@@ -175,7 +175,8 @@ final class NativeJpeg {
         return opencv_imgcodecs.imdecode(buf, flags);
     }
 
-    private static boolean startsWith(byte[] b, int p, String s) {
+    /** Whether {@code b} holds the ASCII of {@code s} at {@code p}. */
+    static boolean startsWith(byte[] b, int p, String s) {
         if (p + s.length() > b.length) {
             return false;
         }
