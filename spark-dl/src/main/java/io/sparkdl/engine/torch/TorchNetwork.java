@@ -14,6 +14,7 @@ import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.T_TensorTensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
@@ -39,8 +40,10 @@ import java.util.SplittableRandom;
  *   <li>residual: W1 [k, k, in, out], W2 [k, k, out, out], Wp [1, 1, in, out] (when the shape changes),
  *   b1, b2, the {@link io.sparkdl.nn.ResidualBlock} layout (weights permuted to [out, in, k, k] when used).</li>
  * </ul>
- * All parameters are views into one contiguous tensor whose gradient libtorch accumulates into one flat
- * gradient tensor.
+ * Each parameter is a leaf tensor that shares its storage with one contiguous parameter vector, and its
+ * {@code grad} is the matching view of one contiguous gradient vector, so libtorch accumulates every gradient in
+ * place into the flat gradient (no full-length gradient per parameter, as views of one leaf would cost) and the
+ * updater and averaging see two flat vectors.
  *
  * <p><b>Semantics follow DL4J's</b>: weight init (xavier: N(0, 2/(fanIn+fanOut)), he: N(0, 2/fanIn), conv fan-out
  * divided by the stride area, residual as {@link io.sparkdl.nn.ResidualBlock}), "truncate" convolution mode,
@@ -76,6 +79,8 @@ public final class TorchNetwork implements InspectableNetwork {
     /** 1 where the parameter is a weight (L2 and weight decay apply), 0 for biases and batch norm. */
     private final float[] weightMask;
     private final Tensor flat;
+    /** The gradient of {@link #flat}: every parameter leaf's {@code grad} is a view of it. */
+    private final Tensor flatGrad;
     /** The weight mask with frozen layers' entries 0: where L2 and weight decay apply. */
     private final Tensor mask;
     /** 1 where the parameter trains, 0 in frozen layers; null when nothing is frozen. */
@@ -144,7 +149,10 @@ public final class TorchNetwork implements InspectableNetwork {
             op.init(init, weightMask, random);
         }
         flat = persistent(fromArray(init, numParams));
-        flat.requires_grad_(true);
+        flatGrad = persistent(torch.zeros_like(flat));
+        for (Op op : ops) {
+            op.bind(flat, flatGrad);
+        }
         int frozenParams = 0;
         for (Op op : ops) {
             frozenParams += op.frozen ? op.numParams : 0;
@@ -267,7 +275,7 @@ public final class TorchNetwork implements InspectableNetwork {
             Tensor loss = torch.nll_loss(torch.log_softmax(logits, 1), y);
             double value = loss.item_float();
             loss.backward();
-            Tensor grad = flat.grad();
+            Tensor grad = flatGrad;
             try (NoGradGuard g = new NoGradGuard()) {
                 updater.step(flat, grad, mask, trainable);
                 int k = 0;
@@ -358,7 +366,7 @@ public final class TorchNetwork implements InspectableNetwork {
             forward(x, false, null).select(1, classIndex).sum().backward();
             try (NoGradGuard g = new NoGradGuard()) {
                 float[] grad = toArray(x.grad());
-                flat.grad().zero_();
+                flatGrad.zero_();
                 return grad;
             }
         }
@@ -374,8 +382,8 @@ public final class TorchNetwork implements InspectableNetwork {
             Tensor logits = forward(fromArray(features, n, channels, height, width), true, new ArrayList<>());
             torch.nll_loss(torch.log_softmax(logits, 1), labelTensor(labels, n)).backward();
             try (NoGradGuard g = new NoGradGuard()) {
-                float[] grad = toArray(flat.grad());
-                flat.grad().zero_();
+                float[] grad = toArray(flatGrad);
+                flatGrad.zero_();
                 return grad;
             }
         }
@@ -394,7 +402,11 @@ public final class TorchNetwork implements InspectableNetwork {
 
     @Override
     public void close() {
+        for (Op op : ops) {
+            op.release();
+        }
         flat.releaseReference();
+        flatGrad.releaseReference();
         mask.releaseReference();
         if (trainable != null) {
             trainable.releaseReference();
@@ -496,13 +508,57 @@ public final class TorchNetwork implements InspectableNetwork {
 
         abstract Tensor forward(Tensor x, Tensor flat, boolean training, Generator gen, List<Tensor[]> batchStats);
 
-        /** A view of flat[offset + from, +length) with the given shape. */
+        private Tensor flat;
+        private Tensor flatGrad;
+        /** The parameter leaves made so far, by their start in this layer's slice. */
+        private final java.util.Map<Integer, Tensor> leaves = new java.util.HashMap<>();
+
+        /** The network's parameter and gradient vectors, that {@link #view} makes leaves of. */
+        void bind(Tensor flat, Tensor flatGrad) {
+            this.flat = flat;
+            this.flatGrad = flatGrad;
+        }
+
+        /**
+         * The parameter flat[offset + from, +length) with the given shape: a leaf tensor sharing the flat vector's
+         * storage, whose gradient accumulates into the same slice of the flat gradient. Made once per parameter.
+         */
         Tensor view(Tensor flat, int from, long... shape) {
+            if (flat != this.flat) {
+                throw new IllegalArgumentException("layers[" + index + "] is bound to its network's own parameters");
+            }
+            Tensor leaf = leaves.get(from);
+            if (leaf == null) {
+                long n = numel(shape);
+                try (PointerScope scope = new PointerScope()) {
+                    leaf = persistent(flat.narrow(0, offset + from, n).view(shape).detach());
+                    leaf.requires_grad_(true);
+                    // the leaf's grad is a view of the flat gradient: autograd adds into it in place
+                    leaf.mutable_grad().put(flatGrad.narrow(0, offset + from, n).view(shape));
+                }
+                leaves.put(from, leaf);
+            }
+            return leaf;
+        }
+
+        /** Values flat[offset + from, +length) that take no gradient (running statistics). */
+        Tensor values(Tensor flat, int from, int length) {
+            return flat.narrow(0, offset + from, length).detach();
+        }
+
+        void release() {
+            for (Tensor t : leaves.values()) {
+                t.releaseReference();
+            }
+            leaves.clear();
+        }
+
+        private static long numel(long... shape) {
             long n = 1;
             for (long s : shape) {
                 n *= s;
             }
-            return flat.narrow(0, offset + from, n).view(shape);
+            return n;
         }
 
         static void gaussian(float[] p, float[] weightMask, int from, int n, double std, SplittableRandom r) {
@@ -691,12 +747,10 @@ public final class TorchNetwork implements InspectableNetwork {
 
     static final class BatchNorm extends Op {
         private final int n;
-        private final long[] dims;
 
         BatchNorm(int index, Shape in, int offset) {
             super(index, in, offset);
             n = in.c();
-            dims = in.image() ? new long[]{0, 2, 3} : new long[]{0};
             out = in;
             numParams = 4 * n;
         }
@@ -713,32 +767,32 @@ public final class TorchNetwork implements InspectableNetwork {
             Tensor gamma = view(flat, 0, n);
             Tensor beta = view(flat, n, n);
             if (training) {
+                // the batch's mean and 1/sqrt(biased var + eps) come out of the same pass that normalises
+                T_TensorTensorTensor_T r = torch.native_batch_norm(x, new TensorOptional(gamma),
+                        new TensorOptional(beta), new TensorOptional(), new TensorOptional(), true, 0.0, BN_EPS);
                 if (batchStats != null) {
-                    try (NoGradGuard g = new NoGradGuard()) {
-                        Tensor d = x.detach();
-                        Tensor mean = d.mean(dims, false, new ScalarTypeOptional());
-                        Tensor centred = in.image() ? d.sub(mean.view(1, n, 1, 1)) : d.sub(mean);
-                        Tensor var = centred.mul(centred).mean(dims, false, new ScalarTypeOptional());
-                        batchStats.add(new Tensor[]{mean, var});
-                    }
+                    batchStats.add(new Tensor[]{r.get1().detach(), r.get2().detach()});
                 }
-                return torch.batch_norm(x, new TensorOptional(gamma), new TensorOptional(beta), new TensorOptional(),
-                        new TensorOptional(), true, 0.0, BN_EPS, false);
+                return r.get0();
             }
-            Tensor mean = view(flat, 2 * n, n).detach();
+            Tensor mean = values(flat, 2 * n, n);
             // var = 10^(2 log10 std) - eps, so that batch_norm's sqrt(var + eps) is the stored std.
-            Tensor var = torch.pow(new Scalar(100.0), view(flat, 3 * n, n).detach()).sub(new Scalar(BN_EPS));
+            Tensor var = torch.pow(new Scalar(100.0), values(flat, 3 * n, n)).sub(new Scalar(BN_EPS));
             return torch.batch_norm(x, new TensorOptional(gamma), new TensorOptional(beta), new TensorOptional(mean),
                     new TensorOptional(var), false, 0.0, BN_EPS, false);
         }
 
-        /** DL4J's update: mean = d*mean + (1-d)*batchMean, std^2 = d*std^2 + (1-d)*(batchVar + eps). */
+        /**
+         * DL4J's update: mean = d*mean + (1-d)*batchMean, std^2 = d*std^2 + (1-d)*(batchVar + eps), from the
+         * batch's mean and invstd = 1/sqrt(batchVar + eps).
+         */
         void updateRunningStats(Tensor flat, Tensor[] stats) {
             Tensor mean = flat.narrow(0, offset + 2 * n, n);
             Tensor log10Std = flat.narrow(0, offset + 3 * n, n);
             mean.mul_(new Scalar(BN_DECAY)).add_(stats[0], new Scalar(1 - BN_DECAY));
+            Tensor varEps = stats[1].mul(stats[1]).reciprocal_();
             Tensor s2 = torch.pow(new Scalar(100.0), log10Std).mul_(new Scalar(BN_DECAY))
-                    .add_(stats[1].add(new Scalar(BN_EPS)), new Scalar(1 - BN_DECAY));
+                    .add_(varEps, new Scalar(1 - BN_DECAY));
             log10Std.copy_(s2.log10_().mul_(new Scalar(0.5)));
         }
     }
