@@ -187,9 +187,19 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
         }
     }
 
-    /** Running weighted sum of worker results (weights = minibatches run). */
+    /**
+     * Running weighted sum of worker results (weights = minibatches run).
+     *
+     * <p>A task's sum holds one worker's result, and it travels to the driver as that worker's fp32 vectors and
+     * weight (half the bytes of fp64 sums, and no conversion on the executor); the fp64 running sums exist only
+     * where two results meet ({@link #merge}, on the driver). A sum of one result gives back exactly its
+     * vectors.
+     */
     static final class Sum implements Serializable {
-        private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 2L;
+        /** The only result so far (with its weight), before any fp64 sum exists. */
+        float[] singleParams;
+        float[] singleState;
         double[] params;
         double[] state;
         long batches;
@@ -203,9 +213,16 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
             if (w.batches() == 0) {
                 return this;
             }
-            params = accumulate(params, w.params(), w.batches());
-            if (w.state() != null) {
-                state = accumulate(state, w.state(), w.batches());
+            if (batches == 0) {
+                singleParams = w.params();
+                singleState = w.state();
+            } else {
+                widen();
+                accumulate(params, w.params(), w.batches());
+                if (w.state() != null) {
+                    state = state == null ? new double[w.state().length] : state;
+                    accumulate(state, w.state(), w.batches());
+                }
             }
             batches += w.batches();
             maxBatches = Math.max(maxBatches, w.batches());
@@ -223,6 +240,8 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
             if (batches == 0) {
                 return o;
             }
+            widen();
+            o.widen();
             for (int i = 0; i < params.length; i++) {
                 params[i] += o.params[i];
             }
@@ -240,21 +259,35 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
             return this;
         }
 
-        private static double[] accumulate(double[] acc, float[] v, int weight) {
-            if (acc == null) {
-                acc = new double[v.length];
+        /** Turns a single result into fp64 weighted sums. */
+        private void widen() {
+            if (singleParams == null) {
+                return;
             }
+            params = new double[singleParams.length];
+            accumulate(params, singleParams, batches);
+            if (singleState != null) {
+                state = new double[singleState.length];
+                accumulate(state, singleState, batches);
+            }
+            singleParams = null;
+            singleState = null;
+        }
+
+        private static void accumulate(double[] acc, float[] v, long weight) {
             for (int i = 0; i < v.length; i++) {
                 acc[i] += (double) v[i] * weight;
             }
-            return acc;
         }
 
         float[] meanParams() {
-            return mean(params);
+            return singleParams != null ? singleParams.clone() : mean(params);
         }
 
         float[] meanState() {
+            if (singleParams != null) {
+                return singleState == null ? null : singleState.clone();
+            }
             return state == null ? null : mean(state);
         }
 
