@@ -191,7 +191,11 @@ final class TrainCommand extends Job {
                     .output("--model", model, OutputPaths.Kind.MODEL)
                     .output("--metrics-json", metricsJson, OutputPaths.Kind.METRICS)
                     .output("--report-dir", reportDir, OutputPaths.Kind.REPORT).check();
-            Jobs.Loaded in = Jobs.load(spark, dataDir, shape[0], shape[1], shape[2], failOnBadFiles, true);
+            // A single CNN: the rows are cached on disk only, so that the executors' memory goes to the training
+            // blocks cut from them (the rows are unpersisted once the blocks are cached, below); an ensemble's
+            // members each cut their blocks from the rows, which then stay in memory where they fit.
+            Jobs.Loaded in = Jobs.load(spark, dataDir, shape[0], shape[1], shape[2], failOnBadFiles, true,
+                    isEnsemble() ? StorageLevel.MEMORY_AND_DISK() : StorageLevel.DISK_ONLY());
             // The rows the classifier holds out itself (validationFraction): the same seeded hash of each image's
             // pixels and label, so that normalisation fits on the training rows only and the metrics below are
             // measured on exactly the held-out rows.
