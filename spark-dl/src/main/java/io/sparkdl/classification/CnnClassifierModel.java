@@ -305,8 +305,8 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
      * Images per forward pass: {@code inferenceBatchSize}, but no more than fit in
      * {@value #FORWARD_PASS_INPUT_BYTES} bytes of float input. A pass holds its input on the heap (and a copy
      * for the engine) besides the rows it came from: 256 images of 224x224x3 would be 154 MB each, enough to
-     * run a 1 GB executor out of heap; 32 MiB is 55 such images, and any image of up to 128x128x3 still goes
-     * 256 at a time.
+     * run a 1 GB executor out of heap; 32 MiB is 55 such images, and images of up to 32,768 values (104x104x3,
+     * 181x181x1) still go 256 at a time.
      */
     static int imagesPerForwardPass(int inferenceBatchSize, int[] shape) {
         long bytesPerImage = 4L * shape[0] * shape[1] * shape[2];
