@@ -166,6 +166,15 @@ final class Jobs {
 
     static Loaded load(SparkSession spark, String dir, int h, int w, int channels, boolean failOnBad,
                        boolean needLabels) {
+        return load(spark, dir, h, w, channels, failOnBad, needLabels, StorageLevel.MEMORY_AND_DISK());
+    }
+
+    /**
+     * The decoded images of {@code dir}, cached at {@code level} (the bad files are listed and the good ones
+     * counted from the cache), with the files that could not be used.
+     */
+    static Loaded load(SparkSession spark, String dir, int h, int w, int channels, boolean failOnBad,
+                       boolean needLabels, StorageLevel level) {
         ImageDecoder dec = new ImageDecoder().setChannels(channels).setHandleInvalid(failOnBad ? "error" : "keep");
         if (h > 0) {
             dec.setSize(h, w);
@@ -178,7 +187,7 @@ final class Jobs {
             decoded = decoded.withColumn("decodeError", when(col("decodeError").isNull().and(col("label").isNull()),
                     lit("not inside a class folder (the folder name is the label)")).otherwise(col("decodeError")));
         }
-        decoded = decoded.drop("content").persist(StorageLevel.MEMORY_AND_DISK());
+        decoded = decoded.drop("content").persist(level);
         List<Map<String, String>> bad = new ArrayList<>();
         for (Row r : decoded.where(col("decodeError").isNotNull()).select("path", "decodeError").collectAsList()) {
             Map<String, String> b = new LinkedHashMap<>();

@@ -15,6 +15,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -190,7 +191,11 @@ final class TrainCommand extends Job {
                     .output("--model", model, OutputPaths.Kind.MODEL)
                     .output("--metrics-json", metricsJson, OutputPaths.Kind.METRICS)
                     .output("--report-dir", reportDir, OutputPaths.Kind.REPORT).check();
-            Jobs.Loaded in = Jobs.load(spark, dataDir, shape[0], shape[1], shape[2], failOnBadFiles, true);
+            // A single CNN: the rows are cached on disk only, so that the executors' memory goes to the training
+            // blocks cut from them (the rows are unpersisted once the blocks are cached, below); an ensemble's
+            // members each cut their blocks from the rows, which then stay in memory where they fit.
+            Jobs.Loaded in = Jobs.load(spark, dataDir, shape[0], shape[1], shape[2], failOnBadFiles, true,
+                    isEnsemble() ? StorageLevel.MEMORY_AND_DISK() : StorageLevel.DISK_ONLY());
             // The rows the classifier holds out itself (validationFraction): the same seeded hash of each image's
             // pixels and label, so that normalisation fits on the training rows only and the metrics below are
             // measured on exactly the held-out rows.
@@ -203,14 +208,28 @@ final class TrainCommand extends Job {
                 LOG.info("Normalisation fitted on the training images: {}", norm.normalization());
                 rows = norm.transform(rows);
             }
+            if (!isEnsemble()) {
+                // One cached copy of the lake at a time: once the classifier has its training blocks (uint8, the
+                // only data the epochs read), the decoded rows go; the prediction pass below decodes again.
+                // (An ensemble's members each read the rows: they stay cached until all are fitted.)
+                cnn.whenBlocksCached(() -> {
+                    in.all().unpersist(false);
+                    LOG.info("Training blocks cached: the decoded rows are no longer cached");
+                });
+            }
             long t0 = System.nanoTime();
             Jobs.AnyModel fitted = fit(rows, outputs);
             double fitSeconds = (System.nanoTime() - t0) / 1e9;
             LOG.info("Saved model to {}", model);
             Dataset<Row> evalRows = valFraction > 0 ? rows.where(col("isValidation")) : rows;
             String on = valFraction > 0 ? "validation" : "training";
-            ClassificationMetrics m = ClassificationMetrics.compute(fitted.transform(evalRows), "label",
-                    "prediction", fitted.labels());
+            Dataset<Row> predictions = fitted.transform(evalRows);
+            if (reportDir != null) {
+                // the metrics and the report's gallery read the predictions: one pass decodes and predicts
+                predictions = predictions.persist(StorageLevel.MEMORY_AND_DISK());
+            }
+            ClassificationMetrics m = ClassificationMetrics.compute(predictions, "label", "prediction",
+                    fitted.labels());
             System.out.printf("%s accuracy %.4f, weighted F1 %.4f on %d images%n", on, m.accuracy(), m.weightedF1(),
                     m.total());
             if (m.atChanceLevel()) {
@@ -242,7 +261,8 @@ final class TrainCommand extends Job {
                             + m.chanceAccuracy());
                 }
                 Jobs.report(reportDir, outputs, "spark-dl train: " + new File(model).getName(), facts,
-                        fitted.history(), m, fitted.transform(evalRows), fitted.labels(), in.bad());
+                        fitted.history(), m, predictions, fitted.labels(), in.bad());
+                predictions.unpersist();
             }
             in.all().unpersist();
             return 0;

@@ -108,6 +108,8 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
     private final Param<String> initialClasses;
     /** Larger learning rates are typos (1e308 trained a constant predictor); a diverging run is reported anyway. */
     public static final double MAX_LEARNING_RATE = 1e4;
+    /** Run by fit once the training blocks are cached (see {@link #whenBlocksCached}); null: none. */
+    private transient Runnable blocksCached;
 
     public CnnClassifier() {
         this(Identifiable$.MODULE$.randomUID("cnn"));
@@ -282,6 +284,18 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
     public CnnClassifier setInitialModel(String v) { set(initialModel, v); return this; }
     public CnnClassifier setFrozenLayers(int v) { set(frozenLayers, v); return this; }
     public CnnClassifier setCheckpointDir(String v) { set(checkpointDir, v); return this; }
+
+    /**
+     * Code that {@link #fit} runs on the driver once it has cached the training (and validation) blocks, before
+     * the first epoch: from then on fit reads only its blocks, never the input rows again, so a caller that
+     * cached the input (say, decoded images it also counted) can unpersist it here and keep one cached copy of
+     * the data during training rather than two. Not a param: it is not copied with the estimator nor saved;
+     * null removes it.
+     */
+    public CnnClassifier whenBlocksCached(Runnable action) {
+        this.blocksCached = action;
+        return this;
+    }
     public double getBlockMomentum() { return (Double) $(blockMomentum); }
     public int getTrainAccuracySample() { return (Integer) $(trainAccuracySample); }
     public String getValidationIndicatorCol() { return $(validationIndicatorCol); }
@@ -485,6 +499,9 @@ public class CnnClassifier extends Estimator<CnnClassifierModel> implements CnnC
                     : String.format(java.util.Locale.ROOT, ", %,d images held out for validation%s", valImages,
                     trainImages + valImages < SMALL_DATA ? " (a small set: each held-out image is one fewer to "
                             + "train on; validationFraction 0 trains on all)" : ""));
+            if (blocksCached != null) {
+                blocksCached.run();
+            }
             double mu = plan.blockMomentum();
             TrainingStrategy strategy = new ParameterAveraging(plan.averagingFrequency(), 2, mu);
             boolean torch = getEngine().equals("torch");

@@ -15,9 +15,11 @@ import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,6 +63,33 @@ class BoundedBlocksFitTest {
             assertArrayEquals(whole, small, "weights with blocks of 2 images");
             String msg = assertThrows(IllegalArgumentException.class, () -> fit(images, "tiny")).getMessage();
             assertTrue(msg.startsWith("spark.sparkdl.train.blockBytes = 'tiny' is not a size"), msg);
+        } finally {
+            images.unpersist();
+        }
+    }
+
+    @Test
+    void whenBlocksCachedRunsOnceAndTheInputCanGoThere() {
+        SparkSession spark = SparkTest.spark();
+        Dataset<Row> images = new ImageDecoder().setSize(16, 16).setChannels(3)
+                .transform(ImageSources.readFolder(spark, dir.toString())).drop("content").cache();
+        try {
+            float[] kept = fit(images, null);
+            int before = spark.sparkContext().getPersistentRDDs().size();
+            java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.List<Integer> persisted = new java.util.ArrayList<>();
+            CnnClassifierModel model = new CnnClassifier().setEpochs(2).setNumWorkers(2).setSeed(13)
+                    .setAugmentation("flip=horizontal,rotate=10").setValidationFraction(0.2)
+                    .whenBlocksCached(() -> {
+                        calls.incrementAndGet();
+                        persisted.add(spark.sparkContext().getPersistentRDDs().size());
+                        images.unpersist(true);
+                    }).fit(images);
+            assertEquals(1, calls.get(), "run once");
+            // besides what was persisted before (the input's cache among it): the training and validation blocks
+            assertEquals(List.of(before + 2), persisted, "persisted RDDs when the blocks were cached");
+            assertArrayEquals(kept, model.network().params().toFloatVector(),
+                    "the epochs read the blocks only: the same weights with the input unpersisted");
         } finally {
             images.unpersist();
         }

@@ -127,4 +127,14 @@ class CnnClassifierTest {
         new CnnClassifier().setL2(1e-4).transformSchema(data.schema());
         new CnnClassifier().setWeightDecay(1e-4).transformSchema(data.schema());
     }
+
+    @Test
+    void forwardPassesHoldAtMost32MiBOfFloatInput() {
+        assertEquals(256, CnnClassifierModel.imagesPerForwardPass(256, new int[]{28, 28, 1}));
+        assertEquals(256, CnnClassifierModel.imagesPerForwardPass(256, new int[]{104, 104, 3}));
+        assertEquals(170, CnnClassifierModel.imagesPerForwardPass(256, new int[]{128, 128, 3}));
+        assertEquals(55, CnnClassifierModel.imagesPerForwardPass(256, new int[]{224, 224, 3}), "32 MiB / 602,112 B");
+        assertEquals(10, CnnClassifierModel.imagesPerForwardPass(10, new int[]{224, 224, 3}));
+        assertEquals(1, CnnClassifierModel.imagesPerForwardPass(256, new int[]{4000, 3000, 3}), "never 0");
+    }
 }
