@@ -120,8 +120,7 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
         this.inputShape = inputShape.clone();
         this.summary = summary;
         declared = CnnClassifierParams.declare(this);
-        HasInferenceBatchSize.declare(declared, "Images per forward pass in transform (fewer where that many would "
-                + "exceed 32 MiB of float input: large images)");
+        HasInferenceBatchSize.declare(declared, "Images per forward pass in transform");
         if (arch == null) {
             setDefault(engine(), "nd4j"); // torch builds its network from the arch: without one, nd4j serves it
         }
@@ -293,24 +292,10 @@ public class CnnClassifierModel extends Model<CnnClassifierModel> implements Cnn
                 : network.getLayerWiseConfigurations().toJson(), network.params().toFloatVector()));
         // the key holds the engine: setEngine on this instance must not hand out the other engine's network
         Predict fn = new Predict(cacheKey + ":" + getEngine(), blob, torchSpec, labels, inputShape,
-                dataset.schema().fieldIndex(getFeaturesCol()), imagesPerForwardPass(getInferenceBatchSize(), inputShape),
+                dataset.schema().fieldIndex(getFeaturesCol()), HasInferenceBatchSize.imagesPerForwardPass(
+                getInferenceBatchSize(), inputShape),
                 dataset.schema().size(), normalization);
         return dataset.toDF().mapPartitions(fn, Encoders.row(out));
-    }
-
-    /** At most this many bytes of float input per forward pass in transform (large images: fewer images). */
-    static final long FORWARD_PASS_INPUT_BYTES = 32L << 20;
-
-    /**
-     * Images per forward pass: {@code inferenceBatchSize}, but no more than fit in
-     * {@value #FORWARD_PASS_INPUT_BYTES} bytes of float input. A pass holds its input on the heap (and a copy
-     * for the engine) besides the rows it came from: 256 images of 224x224x3 would be 154 MB each, enough to
-     * run a 1 GB executor out of heap; 32 MiB is 55 such images, and images of up to 32,768 values (104x104x3,
-     * 181x181x1) still go 256 at a time.
-     */
-    static int imagesPerForwardPass(int inferenceBatchSize, int[] shape) {
-        long bytesPerImage = 4L * shape[0] * shape[1] * shape[2];
-        return (int) Math.max(1, Math.min(inferenceBatchSize, FORWARD_PASS_INPUT_BYTES / Math.max(1, bytesPerImage)));
     }
 
     /**

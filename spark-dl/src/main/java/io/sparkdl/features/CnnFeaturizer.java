@@ -167,7 +167,7 @@ public class CnnFeaturizer extends Transformer implements HasInputCol<CnnFeaturi
         int[] shape = model.inputShape();
         io.sparkdl.image.Normalization norm = model.normalization();
         int lay = resolvedLayer();
-        int bs = getInferenceBatchSize();
+        int bs = HasInferenceBatchSize.imagesPerForwardPass(getInferenceBatchSize(), shape);
         String key = cacheKey + ":" + model.getEngine();
         return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) rows ->
                 new BatchIterator(rows, bs, batch -> {

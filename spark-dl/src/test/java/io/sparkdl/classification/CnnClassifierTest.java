@@ -1,5 +1,6 @@
 package io.sparkdl.classification;
 
+import io.sparkdl.param.HasInferenceBatchSize;
 import io.sparkdl.image.ImageDecoder;
 import io.sparkdl.image.ImageSources;
 import io.sparkdl.testkit.SparkTest;
@@ -130,11 +131,11 @@ class CnnClassifierTest {
 
     @Test
     void forwardPassesHoldAtMost32MiBOfFloatInput() {
-        assertEquals(256, CnnClassifierModel.imagesPerForwardPass(256, new int[]{28, 28, 1}));
-        assertEquals(256, CnnClassifierModel.imagesPerForwardPass(256, new int[]{104, 104, 3}));
-        assertEquals(170, CnnClassifierModel.imagesPerForwardPass(256, new int[]{128, 128, 3}));
-        assertEquals(55, CnnClassifierModel.imagesPerForwardPass(256, new int[]{224, 224, 3}), "32 MiB / 602,112 B");
-        assertEquals(10, CnnClassifierModel.imagesPerForwardPass(10, new int[]{224, 224, 3}));
-        assertEquals(1, CnnClassifierModel.imagesPerForwardPass(256, new int[]{4000, 3000, 3}), "never 0");
+        assertEquals(256, HasInferenceBatchSize.imagesPerForwardPass(256, new int[]{28, 28, 1}));
+        assertEquals(256, HasInferenceBatchSize.imagesPerForwardPass(256, new int[]{104, 104, 3}));
+        assertEquals(170, HasInferenceBatchSize.imagesPerForwardPass(256, new int[]{128, 128, 3}));
+        assertEquals(55, HasInferenceBatchSize.imagesPerForwardPass(256, new int[]{224, 224, 3}), "32 MiB / 602,112 B");
+        assertEquals(10, HasInferenceBatchSize.imagesPerForwardPass(10, new int[]{224, 224, 3}));
+        assertEquals(1, HasInferenceBatchSize.imagesPerForwardPass(256, new int[]{4000, 3000, 3}), "never 0");
     }
 }
