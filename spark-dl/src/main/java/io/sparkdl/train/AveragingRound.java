@@ -39,6 +39,7 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
     private final Normalization normalization;
     private final Augmentation augmentation;
     private final int[] partitionSizes;
+    private final long readAheadBytes;
 
     /**
      * @param epoch     0-based, as the minibatch order, augmentation and dropout seeds take it
@@ -61,6 +62,7 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
         this.normalization = run.data().normalization();
         this.augmentation = run.data().augmentation();
         this.partitionSizes = run.partitionSizes().stream().mapToInt(Integer::intValue).toArray();
+        this.readAheadBytes = ReadAhead.bytes(run.sc().getConf().get(ReadAhead.CONF, ""));
     }
 
     @Override
@@ -71,9 +73,9 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
         if (start >= end) {
             return Collections.emptyIterator();
         }
-        int[] order = ImageBlock.epochOrder(seed, epoch, partition, n);
         long t0 = System.nanoTime();
-        Gathered images = gather(blocks, order, start, end, n, partition);
+        Gathered images = ReadAhead.images(runId, epoch, partition, round, frequency * batchSize, readAheadBytes,
+                blocks, ImageBlock.epochOrder(seed, epoch, partition, n), n);
         long t1 = System.nanoTime();
         WorkerResult result = fit(images, partition);
         long t2 = System.nanoTime();
@@ -93,37 +95,44 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
      * that holds one of them, so memory holds the round's images and one block.
      */
     static Gathered gather(Iterator<ImageBlock> blocks, int[] order, int start, int end, int n, int partition) {
-        int count = end - start;
+        return gather(blocks, order, start, imageBytes -> end, n, partition);
+    }
+
+    /**
+     * {@link #gather(Iterator, int[], int, int, int, int)} with the end chosen once the image size is known (from
+     * the first block): {@code endForImageBytes} maps an image's bytes to the end.
+     */
+    static Gathered gather(Iterator<ImageBlock> blocks, int[] order, int start,
+                           java.util.function.IntUnaryOperator endForImageBytes, int n, int partition) {
+        if (!blocks.hasNext()) {
+            throw new IllegalStateException("partition " + partition + " was counted with " + n
+                    + " training images, but it holds no cached blocks");
+        }
+        ImageBlock b = blocks.next();
+        int c = b.channels();
+        int h = b.height();
+        int w = b.width();
+        int len = b.imageLength();
+        int count = endForImageBytes.applyAsInt(len) - start;
+        if ((long) count * len > ImageBlocks.MAX_ARRAY) {
+            throw new IllegalArgumentException("an averaging round of " + count + " images of " + c + "x" + h
+                    + "x" + w + " does not fit in a Java array: lower batchSize or averagingFrequency");
+        }
         // (index in the partition, slot in the round), sorted by index: one pass over the blocks fills every slot
         long[] wanted = new long[count];
         for (int k = 0; k < count; k++) {
             wanted[k] = ((long) order[start + k] << 32) | k;
         }
         Arrays.sort(wanted);
-        byte[] px = null;
+        byte[] px = new byte[count * len];
         int[] labels = new int[count];
         int[] ids = new int[count];
-        int c = 0;
-        int h = 0;
-        int w = 0;
-        int len = 0;
         int q = 0;
         long offset = 0;
         int read = 0;
-        while (q < count && blocks.hasNext()) {
-            ImageBlock b = blocks.next();
+        while (true) {
             read++;
-            if (px == null) {
-                c = b.channels();
-                h = b.height();
-                w = b.width();
-                len = b.imageLength();
-                if ((long) count * len > ImageBlocks.MAX_ARRAY) {
-                    throw new IllegalArgumentException("an averaging round of " + count + " images of " + c + "x" + h
-                            + "x" + w + " does not fit in a Java array: lower batchSize or averagingFrequency");
-                }
-                px = new byte[count * len];
-            } else if (b.imageLength() != len) {
+            if (b.imageLength() != len) {
                 throw new IllegalStateException("partition " + partition + " holds blocks of images of " + c + "x" + h
                         + "x" + w + " and of " + b.channels() + "x" + b.height() + "x" + b.width());
             }
@@ -138,6 +147,10 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
                 q++;
             }
             offset = hi;
+            if (q >= count || !blocks.hasNext()) {
+                break;
+            }
+            b = blocks.next();
         }
         if (q < count) {
             throw new IllegalStateException("partition " + partition + " was counted with " + n
