@@ -75,7 +75,7 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
         }
         long t0 = System.nanoTime();
         Gathered images = ReadAhead.images(runId, epoch, partition, round, frequency * batchSize, readAheadBytes,
-                blocks, ImageBlock.epochOrder(seed, epoch, partition, n), n);
+                blocks, () -> ImageBlock.epochOrder(seed, epoch, partition, n), n);
         long t1 = System.nanoTime();
         WorkerResult result = fit(images, partition);
         long t2 = System.nanoTime();

@@ -40,21 +40,29 @@ public final class ImageBlocks {
      *                                  1 byte and at most 2 GiB - 9
      */
     public static long blockBytes(String setting) {
-        if (setting == null || setting.isBlank()) {
-            return DEFAULT_BLOCK_BYTES;
-        }
-        long bytes;
-        try {
-            bytes = JavaUtils.byteStringAsBytes(setting.trim());
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(BLOCK_BYTES_CONF + " = '" + setting
-                    + "' is not a size (bytes, or with a unit: 512k, 16m)", e);
-        }
+        long bytes = size(BLOCK_BYTES_CONF, setting, DEFAULT_BLOCK_BYTES);
         if (bytes < 1 || bytes > MAX_ARRAY) {
             throw new IllegalArgumentException(BLOCK_BYTES_CONF + " = '" + setting + "' must be between 1 byte and "
                     + MAX_ARRAY + " bytes but is " + bytes);
         }
         return bytes;
+    }
+
+    /**
+     * A size setting's value in bytes (null or empty: {@code defaultBytes}).
+     *
+     * @throws IllegalArgumentException naming {@code conf} when the value is not a size
+     */
+    static long size(String conf, String setting, long defaultBytes) {
+        if (setting == null || setting.isBlank()) {
+            return defaultBytes;
+        }
+        try {
+            return JavaUtils.byteStringAsBytes(setting.trim());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(conf + " = '" + setting
+                    + "' is not a size (bytes, or with a unit: 512k, 16m)", e);
+        }
     }
 
     /** Images per block for images of {@code imageBytes} bytes: as many as fit, and at least one. */

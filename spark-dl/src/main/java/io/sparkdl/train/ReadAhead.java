@@ -1,11 +1,10 @@
 package io.sparkdl.train;
 
-import org.apache.spark.network.util.JavaUtils;
-
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Executor-side read-ahead of averaging rounds: one pass over a partition's cached blocks gathers the images of
@@ -39,16 +38,7 @@ final class ReadAhead {
      * @throws IllegalArgumentException naming {@value #CONF} when the value is not a size of at least 0 bytes
      */
     static long bytes(String setting) {
-        if (setting == null || setting.isBlank()) {
-            return DEFAULT_BYTES;
-        }
-        long bytes;
-        try {
-            bytes = JavaUtils.byteStringAsBytes(setting.trim());
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(CONF + " = '" + setting + "' is not a size (bytes, or with a unit: "
-                    + "64m, 1g)", e);
-        }
+        long bytes = ImageBlocks.size(CONF, setting, DEFAULT_BYTES);
         if (bytes < 0) {
             throw new IllegalArgumentException(CONF + " = '" + setting + "' must not be negative");
         }
@@ -69,10 +59,11 @@ final class ReadAhead {
      * The images of {@code round}: from a span gathered earlier when it holds them, else from one pass over
      * {@code blocks} that also keeps the next rounds' (within {@code budget}).
      *
-     * @param order the partition's epoch order; rounds take {@code order[round * perRound, ...)}
+     * @param order the partition's epoch order (made only when a pass is needed); rounds take
+     *              {@code order[round * perRound, ...)}
      */
     static AveragingRound.Gathered images(String runId, int epoch, int partition, int round, int perRound,
-                                          long budget, Iterator<ImageBlock> blocks, int[] order, int n) {
+                                          long budget, Iterator<ImageBlock> blocks, Supplier<int[]> order, int n) {
         String key = runId + "/" + partition;
         synchronized (SPANS) {
             Span s = SPANS.get(key);
@@ -85,7 +76,7 @@ final class ReadAhead {
         }
         int start = (int) Math.min(n, (long) round * perRound);
         int[] endRound = {round + 1};
-        AveragingRound.Gathered g = AveragingRound.gather(blocks, order, start, imageBytes -> {
+        AveragingRound.Gathered g = AveragingRound.gather(blocks, order.get(), start, imageBytes -> {
             int rounds = roundsPerPass(budget, perRound, imageBytes);
             endRound[0] = (int) Math.min((long) round + rounds, (n + (long) perRound - 1) / perRound);
             return (int) Math.min(n, (long) endRound[0] * perRound);

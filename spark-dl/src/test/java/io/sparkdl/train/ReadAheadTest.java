@@ -60,7 +60,7 @@ class ReadAheadTest {
             CountingBlocks counted = new CountingBlocks(blocks);
             for (int round = 0; round * perRound < n; round++) {
                 AveragingRound.Gathered ahead = ReadAhead.images("run", epoch, 0, round, perRound, 3 * perRound * 144,
-                        counted.pass(), order, n);
+                        counted.pass(), () -> order, n);
                 AveragingRound.Gathered own = AveragingRound.gather(blocks.iterator(), order, round * perRound,
                         Math.min(n, (round + 1) * perRound), n, 0);
                 assertArrayEquals(own.ids(), ahead.ids(), "round " + round);
@@ -82,16 +82,16 @@ class ReadAheadTest {
         int[] order = ImageBlock.epochOrder(5, 0, 1, n);
         CountingBlocks counted = new CountingBlocks(blocks);
         for (int round = 0; round < 5; round++) {
-            ReadAhead.images("run", 0, 1, round, 8, 0, counted.pass(), order, n);
+            ReadAhead.images("run", 0, 1, round, 8, 0, counted.pass(), () -> order, n);
         }
         assertEquals(0, ReadAhead.held());
         int perPass = counted.blocksRead;
         // a span of rounds 0-4 kept; a retried round 0 of another epoch, or of another run, reads for itself
-        ReadAhead.images("run", 0, 1, 0, 8, 1 << 20, new CountingBlocks(blocks).pass(), order, n);
+        ReadAhead.images("run", 0, 1, 0, 8, 1 << 20, new CountingBlocks(blocks).pass(), () -> order, n);
         assertEquals(1, ReadAhead.held());
         CountingBlocks other = new CountingBlocks(blocks);
         int[] order1 = ImageBlock.epochOrder(5, 1, 1, n);
-        AveragingRound.Gathered g = ReadAhead.images("run", 1, 1, 2, 8, 0, other.pass(), order1, n);
+        AveragingRound.Gathered g = ReadAhead.images("run", 1, 1, 2, 8, 0, other.pass(), () -> order1, n);
         assertTrue(other.blocksRead > 0);
         assertArrayEquals(Arrays.copyOfRange(order1, 16, 24), g.ids());
         assertTrue(perPass > 0);
