@@ -60,16 +60,52 @@ public final class HadoopFiles {
     /** The most a small file (JSON data, markers) may hold: a corrupt or hostile one cannot exhaust memory. */
     public static final int MAX_STRING_BYTES = 64 << 20;
 
+    /**
+     * How many times at most a read of a small file on an object store is begun again from the open: see
+     * {@link #readString}.
+     */
+    static final int OBJECT_STORE_READ_ATTEMPTS = 8;
+
+    /**
+     * Reads a small text file. On an object store a file replaced by one PUT ({@link #writeStringAtomically})
+     * while it is read fails the read: S3A takes the object's ETag when it opens the file and fetches the data
+     * on the first read, asking for that ETag (S3 answers 412 once the object has been replaced, which S3A
+     * reports as a changed file; some S3 servers answer 500). Such a read is begun again from the open, after
+     * a pause that grows with each attempt (up to {@link #OBJECT_STORE_READ_ATTEMPTS} attempts, 1.4 s of pauses
+     * in all), and then returns the new content whole: a reader without the registry's lock sees the old or
+     * the new state, never an error. A missing file is not retried.
+     */
     public static String readString(String path, Configuration conf) {
         Path p = new Path(path);
-        byte[] b;
-        try (FSDataInputStream in = p.getFileSystem(conf).open(p)) {
-            b = in.readNBytes(MAX_STRING_BYTES + 1);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read " + path, e);
+        return readString(p, conf, isObjectStore(p) ? OBJECT_STORE_READ_ATTEMPTS : 1);
+    }
+
+    /** {@link #readString(String, Configuration)} with at most {@code attempts} attempts. */
+    static String readString(Path p, Configuration conf, int attempts) {
+        byte[] b = null;
+        for (int attempt = 1; b == null; attempt++) {
+            try (FSDataInputStream in = p.getFileSystem(conf).open(p)) {
+                b = in.readNBytes(MAX_STRING_BYTES + 1);
+            } catch (java.io.FileNotFoundException e) {
+                throw new UncheckedIOException("Cannot read " + p + ": no such file", e);
+            } catch (IOException e) {
+                if (attempt >= attempts) {
+                    throw new UncheckedIOException("Cannot read " + p
+                            + (attempts > 1 ? " (" + attempts + " attempts)" : ""), e);
+                }
+                org.slf4j.LoggerFactory.getLogger(HadoopFiles.class).info(
+                        "Reading {} failed ({}); reading it again (attempt {} of {}): it may have been replaced "
+                                + "while it was read", p, e.toString(), attempt + 1, attempts);
+                try {
+                    Thread.sleep(50L * attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new UncheckedIOException("Cannot read " + p + ": interrupted", e);
+                }
+            }
         }
         if (b.length > MAX_STRING_BYTES) {
-            throw new ModelFileException(path, "larger than " + MAX_STRING_BYTES + " bytes");
+            throw new ModelFileException(p.toString(), "larger than " + MAX_STRING_BYTES + " bytes");
         }
         return new String(b, StandardCharsets.UTF_8);
     }
