@@ -4,7 +4,6 @@ import io.sparkdl.engine.EngineNetwork;
 import io.sparkdl.engine.EngineSpec;
 import io.sparkdl.image.Augmentation;
 import io.sparkdl.image.Normalization;
-import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,7 +21,7 @@ import java.util.List;
  * fit those minibatches, and send back weights, updater state and loss
  * as a {@link WorkerResult}; {@link Sum} adds them up weighted by the minibatches each worker ran.
  */
-final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, Iterator<AveragingRound.WorkerResult>> {
+final class AveragingRound implements LazyPartitions.Fn<ImageBlock, AveragingRound.WorkerResult> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(AveragingRound.class);
 
@@ -66,7 +65,7 @@ final class AveragingRound implements Function2<Integer, Iterator<ImageBlock>, I
     }
 
     @Override
-    public Iterator<WorkerResult> call(Integer partition, Iterator<ImageBlock> blocks) {
+    public Iterator<WorkerResult> call(int partition, java.util.function.Supplier<Iterator<ImageBlock>> blocks) {
         int n = partitionSizes[partition];
         int start = (int) Math.min(n, (long) round * frequency * batchSize);
         int end = (int) Math.min(n, (long) start + (long) frequency * batchSize);

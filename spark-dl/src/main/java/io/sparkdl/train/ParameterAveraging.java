@@ -132,9 +132,9 @@ public final class ParameterAveraging implements TrainingStrategy {
         Broadcast<float[]> bp = run.sc().broadcast(start);
         Broadcast<float[]> bs = updater == null ? null : run.sc().broadcast(updater);
         try {
-            return run.data().train()
-                    .mapPartitionsWithIndex(new AveragingRound(run, bp, bs, epoch, round, iteration,
-                            averagingFrequency), true)
+            // the partition's cached blocks are opened only when the read-ahead does not hold the round's images
+            return new LazyPartitions<>(run.data().train().rdd(), new AveragingRound(run, bp, bs, epoch, round,
+                    iteration, averagingFrequency), AveragingRound.WorkerResult.class).toJavaRDD()
                     .treeAggregate(new AveragingRound.Sum(), AveragingRound.Sum::add, AveragingRound.Sum::merge,
                             aggregationDepth);
         } finally {

@@ -59,11 +59,13 @@ final class ReadAhead {
      * The images of {@code round}: from a span gathered earlier when it holds them, else from one pass over
      * {@code blocks} that also keeps the next rounds' (within {@code budget}).
      *
+     * @param blocks the partition's cached blocks, opened only when a pass is needed
      * @param order the partition's epoch order (made only when a pass is needed); rounds take
      *              {@code order[round * perRound, ...)}
      */
     static AveragingRound.Gathered images(String runId, int epoch, int partition, int round, int perRound,
-                                          long budget, Iterator<ImageBlock> blocks, Supplier<int[]> order, int n) {
+                                          long budget, Supplier<Iterator<ImageBlock>> blocks, Supplier<int[]> order,
+                                          int n) {
         String key = runId + "/" + partition;
         synchronized (SPANS) {
             Span s = SPANS.get(key);
@@ -76,7 +78,7 @@ final class ReadAhead {
         }
         int start = (int) Math.min(n, (long) round * perRound);
         int[] endRound = {round + 1};
-        AveragingRound.Gathered g = AveragingRound.gather(blocks, order.get(), start, imageBytes -> {
+        AveragingRound.Gathered g = AveragingRound.gather(blocks.get(), order.get(), start, imageBytes -> {
             int rounds = roundsPerPass(budget, perRound, imageBytes);
             endRound[0] = (int) Math.min((long) round + rounds, (n + (long) perRound - 1) / perRound);
             return (int) Math.min(n, (long) endRound[0] * perRound);
