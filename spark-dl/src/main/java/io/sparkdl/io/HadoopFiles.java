@@ -61,23 +61,24 @@ public final class HadoopFiles {
     public static final int MAX_STRING_BYTES = 64 << 20;
 
     /**
-     * How many times at most a read of a small file on an object store is begun again from the open: see
+     * How many times at most a read of a small file on a shared store is begun again from the open: see
      * {@link #readString}.
      */
-    static final int OBJECT_STORE_READ_ATTEMPTS = 8;
+    static final int SHARED_STORE_READ_ATTEMPTS = 8;
 
     /**
-     * Reads a small text file. On an object store a file replaced by one PUT ({@link #writeStringAtomically})
-     * while it is read fails the read: S3A takes the object's ETag when it opens the file and fetches the data
-     * on the first read, asking for that ETag (S3 answers 412 once the object has been replaced, which S3A
-     * reports as a changed file; some S3 servers answer 500). Such a read is begun again from the open, after
-     * a pause that grows with each attempt (up to {@link #OBJECT_STORE_READ_ATTEMPTS} attempts, 1.4 s of pauses
-     * in all), and then returns the new content whole: a reader without the registry's lock sees the old or
-     * the new state, never an error. A missing file is not retried.
+     * Reads a small text file. On a shared store a file replaced while it is read can fail the read: on S3,
+     * S3A takes the object's ETag when it opens the file and fetches the data on the first read, asking for
+     * that ETag (S3 answers 412 once the object has been replaced by another PUT, which S3A reports as a
+     * changed file; some S3 servers answer 500); on HDFS the replaced file's blocks are deleted under the
+     * reader. Such a read is begun again from the open, after a pause that grows with each attempt (up to
+     * {@link #SHARED_STORE_READ_ATTEMPTS} attempts, 1.4 s of pauses in all), and then returns the new content
+     * whole: a reader without the registry's lock sees the old or the new state, never an error. A missing file
+     * is not retried, nor a local one (an open local file keeps its content when it is renamed over).
      */
     public static String readString(String path, Configuration conf) {
         Path p = new Path(path);
-        return readString(p, conf, isObjectStore(p) ? OBJECT_STORE_READ_ATTEMPTS : 1);
+        return readString(p, conf, isLocal(p) ? 1 : SHARED_STORE_READ_ATTEMPTS);
     }
 
     /** {@link #readString(String, Configuration)} with at most {@code attempts} attempts. */
