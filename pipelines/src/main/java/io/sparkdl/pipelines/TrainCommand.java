@@ -58,9 +58,18 @@ final class TrainCommand extends Job {
     String data;
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Where the model is saved.")
     String model;
-    @Option(names = "--image-size", paramLabel = "HxW", description = "Decode (and train) at this size; sets "
-            + "CnnClassifier's height and width. Default: the arch's input size, else the data's.")
+    /** {@code HxW} of {@code --image-size}, or of a pipeline definition's preprocessing.imageSize; null: none. */
     String imageSize;
+    /** Whether the command line gave {@code --image-size} (not only a pipeline definition). */
+    boolean imageSizeGiven;
+
+    @Option(names = "--image-size", paramLabel = "HxW", description = "Decode (and train) at this size; sets "
+            + "CnnClassifier's height and width (so not together with --height or --width). Default: the arch's "
+            + "input size, else the data's.")
+    void imageSize(String hxw) {
+        imageSize = hxw;
+        imageSizeGiven = hxw != null;
+    }
     @Option(names = "--normalize", description = "Fit per-channel mean and standard deviation on the training "
             + "images; the model keeps them for evaluate and predict.")
     boolean normalize;
@@ -136,6 +145,12 @@ final class TrainCommand extends Job {
         params.apply();
         if (params.given("--combination") && !params.given("--ensemble") && !ensembleFromDefinition) {
             throw new UsageException("--combination needs --ensemble N");
+        }
+        for (String side : new String[]{"--height", "--width"}) {
+            if (imageSizeGiven && params.given(side)) {
+                throw new UsageException("--image-size " + imageSize + " and " + side + " " + params.givenText(side)
+                        + " both set " + side.substring(2) + ": give one (--image-size HxW, or --height H --width W)");
+            }
         }
         if (imageSize != null) {
             int[] hw = Jobs.parseSize(imageSize);

@@ -140,6 +140,62 @@ class CommandLineTest {
     }
 
     @Test
+    void aParamGivenUnderTwoOfItsNamesIsAUsageErrorNamingBoth() {
+        String[] train = {"train", "--data", data(), "--model", "m"};
+        // the option and an old name, either order: before, the last one won unnoticed
+        String w = usageError(with(train, "--num-workers", "4", "--workers", "2"));
+        assertEquals("train: --num-workers 4 and --workers 2 (old name of --num-workers) both set numWorkers: give one"
+                + " (spark-dl train --help lists the options)", w);
+        String back = usageError(with(train, "--freeze-layers", "1", "--frozen-layers", "2"));
+        assertTrue(back.startsWith("train: --freeze-layers 1 (old name of --frozen-layers) and --frozen-layers 2 both "
+                + "set frozenLayers: give one"), back);
+        // two old names of one param
+        String two = usageError(with(train, "--ensemble", "3", "--combine", "mean", "--method", "vote"));
+        assertTrue(two.startsWith("train: --combine mean (old name of --combination) and --method vote (old name of "
+                + "--combination) both set combination: give one"), two);
+        // the same value under two names is refused too, as picocli refuses one name given twice whatever the values
+        String same = usageError(with(train, "--augmentation", "flip=horizontal", "--augment", "flip=horizontal"));
+        assertTrue(same.contains("--augmentation flip=horizontal and --augment flip=horizontal (old name of "
+                + "--augmentation) both set augmentation: give one"), same);
+        for (String[] repeated : new String[][]{{"--epochs", "3", "--epochs", "5"}, {"--epochs", "3", "--epochs", "3"},
+                {"--overwrite", "--overwrite"}}) {
+            String r = usageError(with(train, repeated));
+            assertTrue(r.startsWith("train: option '" + repeated[0] + "'") && r.contains("should be specified only once"),
+                    r);
+        }
+        // retrain: a ParamOptions old name, and an option declared with two names
+        String[] retrain = {"retrain", "--lake", "l", "--registry", "r", "--holdout", "h"};
+        String rw = usageError(with(retrain, "--workers", "2", "--num-workers", "2"));
+        assertTrue(rw.startsWith("retrain: --workers 2 (old name of --num-workers) and --num-workers 2 both set "
+                + "numWorkers: give one"), rw);
+        String rf = usageError(with(retrain, "--frozen-layers", "1", "--freeze-layers", "2"));
+        assertTrue(rf.startsWith("retrain: option '--frozen-layers'") && rf.contains("should be specified only once"),
+                rf);
+        // --image-size sets height and width: not together with either
+        String hw = usageError(with(train, "--height", "32", "--image-size", "64x64"));
+        assertEquals("--image-size 64x64 and --height 32 both set height: give one (--image-size HxW, or --height H "
+                + "--width W)", hw);
+        String ww = usageError(with(train, "--image-size", "64x64", "--width", "64"));
+        assertTrue(ww.startsWith("--image-size 64x64 and --width 64 both set width: give one"), ww);
+        for (String e : List.of(w, back, two, same, rw, rf, hw, ww)) {
+            assertFalse(e.contains("\n"), "one line: " + e);
+        }
+        // one name each still works, old or new
+        TrainCommand t = SparkDl.parse(new TrainCommand(), List.of("--data", data(), "--model", "m", "--workers", "2",
+                "--image-size", "32x24", "--channels", "1"));
+        t.configure();
+        assertEquals(2, t.cnn.getNumWorkers());
+        assertEquals(32, t.cnn.getHeight());
+        assertEquals(24, t.cnn.getWidth());
+    }
+
+    private static String[] with(String[] a, String... more) {
+        List<String> all = new ArrayList<>(List.of(a));
+        all.addAll(List.of(more));
+        return all.toArray(new String[0]);
+    }
+
+    @Test
     void whatIsNotGivenKeepsTheLibrarysDefaults() {
         TrainCommand t = SparkDl.parse(new TrainCommand(), List.of("--data", data(), "--model", "m"));
         t.configure();
