@@ -12,6 +12,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -20,8 +21,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static io.sparkdl.pipelines.SparkDlCliTest.data;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -193,6 +196,39 @@ class CommandLineTest {
         List<String> all = new ArrayList<>(List.of(a));
         all.addAll(List.of(more));
         return all.toArray(new String[0]);
+    }
+
+    @Test
+    void optionsSharedByCommandsAreDefinedOnceWithOneMeaning() {
+        Map<String, List<String>> sharing = Map.of(
+                "--master", List.of("train", "evaluate", "predict", "cluster", "explain", "retrain"),
+                "--overwrite", List.of("train", "evaluate", "predict", "cluster", "explain", "retrain", "export-idx"),
+                "--fail-on-bad-files", List.of("train", "evaluate", "predict", "cluster"),
+                "--metrics-json", List.of("train", "evaluate", "predict", "cluster", "retrain"),
+                "--report-dir", List.of("train", "evaluate", "cluster"));
+        CommandLine top = SparkDl.commandLine();
+        for (Map.Entry<String, List<String>> e : sharing.entrySet()) {
+            Set<List<String>> descriptions = new HashSet<>();
+            for (String c : e.getValue()) {
+                CommandLine.Model.OptionSpec o = top.getSubcommands().get(c).getCommandSpec().findOption(e.getKey());
+                assertTrue(o != null, c + " has " + e.getKey());
+                descriptions.add(List.of(o.description()));
+                assertTrue(o.userObject() instanceof java.lang.reflect.Field f
+                        && f.getDeclaringClass().getEnclosingClass() == SharedOptions.class,
+                        c + " " + e.getKey() + " comes from SharedOptions: " + o.userObject());
+            }
+            assertEquals(1, descriptions.size(), e.getKey() + " reads the same on every command: " + descriptions);
+        }
+        // the values reach the commands (and a pipeline definition's evaluate step reads them from its train step)
+        TrainCommand t = SparkDl.parse(new TrainCommand(), List.of("--data", data(), "--model", "m", "--master",
+                "local[3]", "--overwrite", "--fail-on-bad-files", "--metrics-json", "m.json", "--report-dir", "r"));
+        assertEquals("local[3]", t.master.value);
+        assertTrue(t.overwrite.value && t.failOnBadFiles.value);
+        assertEquals("m.json", t.metricsJson.value);
+        assertEquals("r", t.reportDir.value);
+        PredictCommand p = SparkDl.parse(new PredictCommand(), List.of("--data", data(), "--model", "m", "--out", "o"));
+        assertEquals(null, p.master.value);
+        assertFalse(p.overwrite.value || p.failOnBadFiles.value);
     }
 
     @Test
