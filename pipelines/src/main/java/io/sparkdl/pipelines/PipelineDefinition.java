@@ -187,7 +187,22 @@ final class PipelineDefinition {
 
     /** preprocessing.imageSize, normalize and channels (the classifier's param) of a train command. */
     private void preprocessing(TrainCommand t) {
-        t.imageSize = t.imageSize != null ? t.imageSize : string("preprocessing", "imageSize");
+        String size = string("preprocessing", "imageSize");
+        if (t.imageSize == null && size != null) {
+            // preprocessing.imageSize sets the classifier's height and width: not together with either, from
+            // the command line or from the estimator section (the command line's --image-size overrides all)
+            for (String side : List.of("height", "width")) {
+                if (t.params.given("--" + side)) {
+                    throw usage("preprocessing.imageSize " + size + " and --" + side + " " + t.params.givenText("--"
+                            + side) + " both set " + side + ": give one (override it with --image-size HxW)");
+                }
+                if (field("estimator", side) != null) {
+                    throw usage("preprocessing.imageSize " + size + " and estimator." + side + " "
+                            + field("estimator", side) + " both set " + side + ": give one");
+                }
+            }
+            t.imageSize = size;
+        }
         JsonNode normalize = field("preprocessing", "normalize");
         if (normalize != null) {
             if (!normalize.isBoolean()) {

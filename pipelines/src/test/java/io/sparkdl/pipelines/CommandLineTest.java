@@ -192,6 +192,33 @@ class CommandLineTest {
         assertEquals(24, t.cnn.getWidth());
     }
 
+    @Test
+    void aDefinitionsImageSizeIsNotOverriddenByHalfOrContradictedByItsEstimator() throws Exception {
+        Path f = tmp.resolve("size.json");
+        Files.writeString(f, """
+                {"source": {"data": "images"}, "outputs": {"model": "out/model"},
+                 "preprocessing": {"imageSize": "28x28"},
+                 "evaluation": {"data": "test"}}""");
+        String h = assertThrows(UsageException.class, () -> PipelineDefinition.jobs(f.toString(),
+                List.of("--height", "32"))).getMessage();
+        assertEquals(f + ": preprocessing.imageSize 28x28 and --height 32 both set height: give one (override it "
+                + "with --image-size HxW)", h);
+        // --image-size overrides the file's; the evaluate step takes the train step's shared options
+        List<Job> jobs = PipelineDefinition.jobs(f.toString(), List.of("--image-size", "32x32", "--master",
+                "local[3]", "--overwrite", "--fail-on-bad-files"));
+        TrainCommand t = (TrainCommand) jobs.get(0);
+        assertEquals("32x32", t.imageSize);
+        EvaluateCommand e = (EvaluateCommand) jobs.get(1);
+        assertEquals("local[3]", e.master.value);
+        assertTrue(e.overwrite.value && e.failOnBadFiles.value);
+        Files.writeString(f, """
+                {"source": {"data": "images"}, "outputs": {"model": "out/model"},
+                 "preprocessing": {"imageSize": "28x28"}, "estimator": {"type": "CnnClassifier", "width": 32}}""");
+        String w = assertThrows(UsageException.class, () -> PipelineDefinition.jobs(f.toString(), List.of()))
+                .getMessage();
+        assertEquals(f + ": preprocessing.imageSize 28x28 and estimator.width 32 both set width: give one", w);
+    }
+
     private static String[] with(String[] a, String... more) {
         List<String> all = new ArrayList<>(List.of(a));
         all.addAll(List.of(more));
@@ -219,7 +246,7 @@ class CommandLineTest {
             }
             assertEquals(1, descriptions.size(), e.getKey() + " reads the same on every command: " + descriptions);
         }
-        // the values reach the commands (and a pipeline definition's evaluate step reads them from its train step)
+        // the values reach the commands
         TrainCommand t = SparkDl.parse(new TrainCommand(), List.of("--data", data(), "--model", "m", "--master",
                 "local[3]", "--overwrite", "--fail-on-bad-files", "--metrics-json", "m.json", "--report-dir", "r"));
         assertEquals("local[3]", t.master.value);
