@@ -16,6 +16,7 @@ import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
@@ -56,16 +57,16 @@ final class ClusterCommand extends Job {
     @Option(names = "--model", paramLabel = "DIR", description = "Save the fitted pipeline (featurizer, PCA, "
             + "k-means).")
     String model;
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark.master, else local[*]).")
-    String master;
-    @Option(names = "--metrics-json", paramLabel = "FILE", description = "Write the metrics as JSON.")
-    String metricsJson;
-    @Option(names = "--report-dir", paramLabel = "DIR", description = "Write an HTML report (index.html).")
-    String reportDir;
-    @Option(names = "--fail-on-bad-files", description = "Fail on a file that cannot be decoded.")
-    boolean failOnBadFiles;
-    @Option(names = "--overwrite", description = "Replace outputs that spark-dl wrote before.")
-    boolean overwrite;
+    @Mixin
+    final SharedOptions.Master master = new SharedOptions.Master();
+    @Mixin
+    final SharedOptions.MetricsJson metricsJson = new SharedOptions.MetricsJson();
+    @Mixin
+    final SharedOptions.ReportDir reportDir = new SharedOptions.ReportDir();
+    @Mixin
+    final SharedOptions.FailOnBadFiles failOnBadFiles = new SharedOptions.FailOnBadFiles();
+    @Mixin
+    final SharedOptions.Overwrite overwrite = new SharedOptions.Overwrite();
 
     @Override
     void addParamOptions(CommandSpec spec) {
@@ -93,14 +94,14 @@ final class ClusterCommand extends Job {
         }
         int[] size = Jobs.parseSize(imageSize);
         int channels = decoder.getChannels();
-        SparkSession spark = Jobs.session(master, "spark-dl cluster");
+        SparkSession spark = Jobs.session(master.value, "spark-dl cluster");
         try {
-            OutputPaths outputs = new OutputPaths("cluster", overwrite, spark.sparkContext().hadoopConfiguration())
+            OutputPaths outputs = new OutputPaths("cluster", overwrite.value, spark.sparkContext().hadoopConfiguration())
                     .input("--data", dataDir).input("--features", feat.startsWith("cnn:") ? feat.substring(4) : null)
                     .output("--out", out, OutputPaths.Kind.CLUSTERS)
                     .output("--model", model, OutputPaths.Kind.MODEL)
-                    .output("--metrics-json", metricsJson, OutputPaths.Kind.METRICS)
-                    .output("--report-dir", reportDir, OutputPaths.Kind.REPORT).check();
+                    .output("--metrics-json", metricsJson.value, OutputPaths.Kind.METRICS)
+                    .output("--report-dir", reportDir.value, OutputPaths.Kind.REPORT).check();
             long t0 = System.nanoTime();
             int h = size != null ? size[0] : 0;
             int w = size != null ? size[1] : 0;
@@ -117,7 +118,7 @@ final class ClusterCommand extends Job {
                 w = 28;
                 channels = channels == 0 ? 1 : channels;
             }
-            Jobs.Loaded in = Jobs.load(spark, dataDir, h, w, channels, failOnBadFiles, false);
+            Jobs.Loaded in = Jobs.load(spark, dataDir, h, w, channels, failOnBadFiles.value, false);
             Dataset<Row> rows = in.good();
             String column = "image";
             if (cnn != null) {
@@ -162,8 +163,8 @@ final class ClusterCommand extends Job {
                 savePipeline(cnn, pcaModel, km, outputs);
                 m.put("model", model);
             }
-            Jobs.writeMetrics(metricsJson, outputs, m);
-            if (reportDir != null) {
+            Jobs.writeMetrics(metricsJson.value, outputs, m);
+            if (reportDir.value != null) {
                 report(outputs, clustered, column, km, m);
             }
             clustered.unpersist();
@@ -241,7 +242,7 @@ final class ClusterCommand extends Job {
         HtmlReport r = new HtmlReport("spark-dl cluster: " + data).facts("Run", shown)
                 .scatter("First two principal components, coloured by cluster", "PC 1", "PC 2", xy, group, names)
                 .gallery("Images nearest each centre", tiles);
-        String path = Jobs.writeReport(outputs, reportDir, r, clustered.sparkSession().sparkContext()
+        String path = Jobs.writeReport(outputs, reportDir.value, r, clustered.sparkSession().sparkContext()
                 .hadoopConfiguration());
         LOG.info("Wrote report to {}", path);
         System.out.println("report: " + path);

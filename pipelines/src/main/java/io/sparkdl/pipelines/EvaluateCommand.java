@@ -5,6 +5,7 @@ import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.File;
@@ -23,31 +24,30 @@ final class EvaluateCommand extends Job {
     String data;
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "A model train saved.")
     String model;
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark.master, else local[*]).")
-    String master;
-    @Option(names = "--metrics-json", paramLabel = "FILE", description = "Write the metrics as JSON.")
-    String metricsJson;
-    @Option(names = "--report-dir", paramLabel = "DIR", description = "Write an HTML report (index.html).")
-    String reportDir;
-    @Option(names = "--fail-on-bad-files", description = "Fail on a file that cannot be decoded (default: skip "
-            + "it and list it under badFiles).")
-    boolean failOnBadFiles;
-    @Option(names = "--overwrite", description = "Replace outputs that spark-dl wrote before.")
-    boolean overwrite;
+    @Mixin
+    final SharedOptions.Master master = new SharedOptions.Master();
+    @Mixin
+    final SharedOptions.MetricsJson metricsJson = new SharedOptions.MetricsJson();
+    @Mixin
+    final SharedOptions.ReportDir reportDir = new SharedOptions.ReportDir();
+    @Mixin
+    final SharedOptions.FailOnBadFiles failOnBadFiles = new SharedOptions.FailOnBadFiles();
+    @Mixin
+    final SharedOptions.Overwrite overwrite = new SharedOptions.Overwrite();
 
     @Override
     public Integer call() throws IOException {
         String dataDir = Jobs.existingDir(data, "--data");
         String modelDir = Jobs.existingDir(model, "--model");
-        SparkSession spark = Jobs.session(master, "spark-dl evaluate");
+        SparkSession spark = Jobs.session(master.value, "spark-dl evaluate");
         try {
-            OutputPaths outputs = new OutputPaths("evaluate", overwrite, spark.sparkContext().hadoopConfiguration())
+            OutputPaths outputs = new OutputPaths("evaluate", overwrite.value, spark.sparkContext().hadoopConfiguration())
                     .input("--data", dataDir).input("--model", modelDir)
-                    .output("--metrics-json", metricsJson, OutputPaths.Kind.METRICS)
-                    .output("--report-dir", reportDir, OutputPaths.Kind.REPORT).check();
+                    .output("--metrics-json", metricsJson.value, OutputPaths.Kind.METRICS)
+                    .output("--report-dir", reportDir.value, OutputPaths.Kind.REPORT).check();
             Jobs.AnyModel m = Jobs.AnyModel.load(modelDir, spark);
             int[] s = m.inputShape();
-            Jobs.Loaded in = Jobs.load(spark, dataDir, s[0], s[1], s[2], failOnBadFiles, true);
+            Jobs.Loaded in = Jobs.load(spark, dataDir, s[0], s[1], s[2], failOnBadFiles.value, true);
             long t0 = System.nanoTime();
             ClassificationMetrics cm = ClassificationMetrics.compute(m.transform(in.good()), "label", "prediction",
                     m.labels());
@@ -59,8 +59,8 @@ final class EvaluateCommand extends Job {
                     cm.total());
             Map<String, Object> out = Jobs.metrics(cm, in);
             out.put("unknownLabelImages", cm.unknown());
-            Jobs.writeMetrics(metricsJson, outputs, out);
-            if (reportDir != null) {
+            Jobs.writeMetrics(metricsJson.value, outputs, out);
+            if (reportDir.value != null) {
                 Map<String, Object> facts = new LinkedHashMap<>();
                 facts.put("data", dataDir);
                 facts.put("model", modelDir);
@@ -69,7 +69,7 @@ final class EvaluateCommand extends Job {
                 facts.put("images with labels the model does not know", cm.unknown());
                 facts.put("prediction time (s, decoded images)", seconds);
                 facts.put("prediction images/s", cm.total() / seconds);
-                Jobs.report(reportDir, outputs, "spark-dl evaluate: " + new File(modelDir).getName(), facts,
+                Jobs.report(reportDir.value, outputs, "spark-dl evaluate: " + new File(modelDir).getName(), facts,
                         m.history(), cm, m.transform(in.good()), m.labels(), in.bad());
             }
             return 0;

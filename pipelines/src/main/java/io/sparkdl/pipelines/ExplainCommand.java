@@ -3,6 +3,7 @@ package io.sparkdl.pipelines;
 import io.sparkdl.classification.CnnClassifierModel;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import javax.imageio.IIOImage;
@@ -31,10 +32,10 @@ final class ExplainCommand extends Job {
     String out;
     @Option(names = "--class", paramLabel = "NAME", description = "Explain this class (default: the predicted one).")
     String className;
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark.master, else local[*]).")
-    String master;
-    @Option(names = "--overwrite", description = "Replace a PNG that spark-dl wrote before.")
-    boolean overwrite;
+    @Mixin
+    final SharedOptions.Master master = new SharedOptions.Master();
+    @Mixin
+    final SharedOptions.Overwrite overwrite = new SharedOptions.Overwrite();
 
     @Override
     public Integer call() throws IOException {
@@ -49,7 +50,7 @@ final class ExplainCommand extends Job {
         } catch (io.sparkdl.image.ImageCodec.DecodeException e) {
             throw new UsageException("--image " + file + " cannot be decoded: " + e.getMessage());
         }
-        SparkSession spark = Jobs.session(master, "spark-dl explain");
+        SparkSession spark = Jobs.session(master.value, "spark-dl explain");
         try {
             String cls = io.sparkdl.io.SparkMLInternals.stageClassName(modelDir, spark.sparkContext());
             if (!cls.equals(CnnClassifierModel.class.getName())) {
@@ -61,7 +62,7 @@ final class ExplainCommand extends Job {
                 throw new UsageException("--class " + className + " is not one of the model's classes "
                         + List.of(m.labels()));
             }
-            OutputPaths outputs = new OutputPaths("explain", overwrite, spark.sparkContext().hadoopConfiguration())
+            OutputPaths outputs = new OutputPaths("explain", overwrite.value, spark.sparkContext().hadoopConfiguration())
                     .input("--model", modelDir).input("--image", file.getPath())
                     .output("--out", out, OutputPaths.Kind.PNG).check();
             io.sparkdl.explain.Saliency.Result r = m.saliency(px, className);

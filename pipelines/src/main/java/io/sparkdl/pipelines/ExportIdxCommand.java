@@ -1,6 +1,7 @@
 package io.sparkdl.pipelines;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.File;
@@ -30,8 +31,8 @@ final class ExportIdxCommand extends Job {
     @Option(names = "--max-shift", paramLabel = "PIXELS", description = "Largest shift of a repeated copy "
             + "(default: 2).")
     int maxShift = 2;
-    @Option(names = "--overwrite", description = "Replace a folder that spark-dl wrote before.")
-    boolean overwrite;
+    @Mixin
+    final SharedOptions.Overwrite overwrite = new SharedOptions.Overwrite();
 
     @Override
     public Integer call() throws IOException {
@@ -46,7 +47,7 @@ final class ExportIdxCommand extends Job {
         if (perClass < 0 || repeat < 1 || maxShift < 0 || limit < 0) {
             throw new UsageException("--per-class, --limit and --max-shift must be >= 0 and --repeat >= 1");
         }
-        OutputPaths outputs = new OutputPaths("export-idx", overwrite, new org.apache.hadoop.conf.Configuration())
+        OutputPaths outputs = new OutputPaths("export-idx", overwrite.value, new org.apache.hadoop.conf.Configuration())
                 .input("--images", images.getPath()).input("--labels", labels.getPath())
                 .output("--out", out, OutputPaths.Kind.IMAGES).check();
         int[] n = new int[1];

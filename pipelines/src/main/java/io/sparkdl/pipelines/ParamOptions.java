@@ -10,7 +10,9 @@ import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
 import org.apache.spark.ml.param.StringArrayParam;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.ISetter;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,6 +40,8 @@ final class ParamOptions {
         final String option;
         final UnaryOperator<String> convert;
         String given;
+        /** The name the command line gave it under (the option or one of its old names). */
+        String givenAs;
 
         Bound(Params stage, Param<?> param, String option, UnaryOperator<String> convert) {
             this.stage = stage;
@@ -93,23 +97,15 @@ final class ParamOptions {
         String option = "--" + (name != null ? name : kebab(param));
         Bound b = new Bound(stage, p, option, convert);
         boolean flag = p instanceof BooleanParam;
-        picocli.CommandLine.Model.ISetter setter = new picocli.CommandLine.Model.ISetter() {
-            @Override
-            public <T> T set(T value) {
-                // a flag given without a value: picocli passes the fallback "true"
-                b.given = value == null ? null : value.toString();
-                return null;
-            }
-        };
         String old = aliases.length == 0 ? "" : " Old name" + (aliases.length > 1 ? "s" : "") + ", still accepted: "
                 + String.join(", ", aliases) + ".";
         List<String> names = new ArrayList<>(List.of(option));
-        spec.addOption(option(option, p, flag, setter).hidden(false)
+        spec.addOption(option(option, p, flag, setter(spec, b, option)).hidden(false)
                 .description(escape(p.doc() + (whenAbsent != null ? " (not given: " + whenAbsent + ")"
                         : defaultText(stage, p)) + old)).build());
         for (String a : aliases) {
             // the old names work but stay out of the help, which lists each param once
-            spec.addOption(option(a, p, flag, setter).hidden(true).build());
+            spec.addOption(option(a, p, flag, setter(spec, b, a)).hidden(true).build());
             names.add(a);
         }
         for (String n : names) {
@@ -118,8 +114,40 @@ final class ParamOptions {
         return this;
     }
 
-    private static OptionSpec.Builder option(String name, Param<?> p, boolean flag,
-                                             picocli.CommandLine.Model.ISetter setter) {
+    /**
+     * What picocli calls with the value of {@code b}'s option given as {@code name}. A param given a second time
+     * under another of its names (the option and an old name, or two old names) is a usage error naming both,
+     * whatever the values, as picocli refuses a single-value option given twice under the same name: otherwise
+     * the last one would win unnoticed.
+     */
+    private static ISetter setter(CommandSpec spec, Bound b, String name) {
+        return new ISetter() {
+            @Override
+            public <T> T set(T value) {
+                if (value == null) {
+                    b.given = null;
+                    b.givenAs = null;
+                    return null;
+                }
+                // a flag given without a value: picocli passes the fallback "true"
+                String v = value.toString();
+                if (b.given != null) {
+                    throw new ParameterException(spec.commandLine(), shown(b, b.givenAs, b.given) + " and "
+                            + shown(b, name, v) + " both set " + b.param.name() + ": give one");
+                }
+                b.given = v;
+                b.givenAs = name;
+                return null;
+            }
+        };
+    }
+
+    /** {@code --workers 2 (old name of --num-workers)}. */
+    private static String shown(Bound b, String name, String value) {
+        return name + " " + show(value) + (name.equals(b.option) ? "" : " (old name of " + b.option + ")");
+    }
+
+    private static OptionSpec.Builder option(String name, Param<?> p, boolean flag, ISetter setter) {
         OptionSpec.Builder o = OptionSpec.builder(name).type(String.class).paramLabel(label(p))
                 .arity(flag ? "0..1" : "1").hasInitialValue(false).setter(setter);
         if (flag) {

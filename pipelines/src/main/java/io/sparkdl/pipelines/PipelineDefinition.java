@@ -159,9 +159,11 @@ final class PipelineDefinition {
         require("outputs", "model");
         t.data = t.data != null ? t.data : path(string("source", "data"));
         t.model = t.model != null ? t.model : path(string("outputs", "model"));
-        t.metricsJson = t.metricsJson != null ? t.metricsJson : path(string("outputs", "metricsJson"));
-        t.reportDir = t.reportDir != null ? t.reportDir : path(string("outputs", "reportDir"));
-        t.master = t.master != null ? t.master : string("spark", "master");
+        if (t.metricsJson.value == null) {
+            t.metricsJson.value = path(string("outputs", "metricsJson"));
+        }
+        t.reportDir.value = t.reportDir.value != null ? t.reportDir.value : path(string("outputs", "reportDir"));
+        t.master.value = t.master.value != null ? t.master.value : string("spark", "master");
         preprocessing(t);
         if (sections.containsKey("ensemble")) {
             setParams("ensemble", t.ensemble, t.params, Set.of(), null);
@@ -172,12 +174,12 @@ final class PipelineDefinition {
             require("evaluation", "data");
             EvaluateCommand e = new EvaluateCommand();
             e.data = path(string("evaluation", "data"));
-            e.metricsJson = path(string("evaluation", "metricsJson"));
-            e.reportDir = path(string("evaluation", "reportDir"));
+            e.metricsJson.value = path(string("evaluation", "metricsJson"));
+            e.reportDir.value = path(string("evaluation", "reportDir"));
             e.model = t.model;
-            e.master = t.master;
-            e.overwrite = t.overwrite;
-            e.failOnBadFiles = t.failOnBadFiles;
+            e.master.value = t.master.value;
+            e.overwrite.value = t.overwrite.value;
+            e.failOnBadFiles.value = t.failOnBadFiles.value;
             jobs.add(e);
         }
         return jobs;
@@ -185,7 +187,22 @@ final class PipelineDefinition {
 
     /** preprocessing.imageSize, normalize and channels (the classifier's param) of a train command. */
     private void preprocessing(TrainCommand t) {
-        t.imageSize = t.imageSize != null ? t.imageSize : string("preprocessing", "imageSize");
+        String size = string("preprocessing", "imageSize");
+        if (t.imageSize == null && size != null) {
+            // preprocessing.imageSize sets the classifier's height and width: not together with either, from
+            // the command line or from the estimator section (the command line's --image-size overrides all)
+            for (String side : List.of("height", "width")) {
+                if (t.params.given("--" + side)) {
+                    throw usage("preprocessing.imageSize " + size + " and --" + side + " " + t.params.givenText("--"
+                            + side) + " both set " + side + ": give one (override it with --image-size HxW)");
+                }
+                if (field("estimator", side) != null) {
+                    throw usage("preprocessing.imageSize " + size + " and estimator." + side + " "
+                            + field("estimator", side) + " both set " + side + ": give one");
+                }
+            }
+            t.imageSize = size;
+        }
         JsonNode normalize = field("preprocessing", "normalize");
         if (normalize != null) {
             if (!normalize.isBoolean()) {
@@ -221,9 +238,11 @@ final class PipelineDefinition {
         c.out = c.out != null ? c.out : path(string("outputs", "assignments"));
         c.format = overrides.contains("--format") ? c.format : orElse(string("outputs", "format"), c.format);
         c.model = c.model != null ? c.model : path(string("outputs", "model"));
-        c.metricsJson = c.metricsJson != null ? c.metricsJson : path(string("outputs", "metricsJson"));
-        c.reportDir = c.reportDir != null ? c.reportDir : path(string("outputs", "reportDir"));
-        c.master = c.master != null ? c.master : string("spark", "master");
+        if (c.metricsJson.value == null) {
+            c.metricsJson.value = path(string("outputs", "metricsJson"));
+        }
+        c.reportDir.value = c.reportDir.value != null ? c.reportDir.value : path(string("outputs", "reportDir"));
+        c.master.value = c.master.value != null ? c.master.value : string("spark", "master");
         JsonNode channels = field("preprocessing", "channels");
         if (channels != null) {
             ParamOptions.setFromJson(c.decoder, "channels", channels, file + ": preprocessing.channels");

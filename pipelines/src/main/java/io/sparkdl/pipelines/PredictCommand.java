@@ -4,6 +4,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -17,25 +18,26 @@ import static org.apache.spark.sql.functions.when;
 
 /** {@code spark-dl predict}: one row per file (path, predicted label, probabilities, error) as Parquet or CSV. */
 @Command(name = "predict", description = "Predict the class of every image under a folder with a saved model; "
-        + "writes one row per file: path, predictedLabel, probability, error.")
+        + "writes one row per file: path, predictedLabel, probability, error. Its metrics are counts (images, bad "
+        + "files).")
 final class PredictCommand extends Job {
     @Option(names = "--data", required = true, paramLabel = "DIR", description = "Images (any folder layout).")
     String data;
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "A model train saved.")
     String model;
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the predictions are written.")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the predictions are written "
+            + "(a file that cannot be decoded gets a row with the error, unless --fail-on-bad-files).")
     String out;
     @Option(names = "--format", paramLabel = "parquet|csv", description = "Output format (default: parquet).")
     String format = "parquet";
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark.master, else local[*]).")
-    String master;
-    @Option(names = "--metrics-json", paramLabel = "FILE", description = "Write counts (images, bad files) as JSON.")
-    String metricsJson;
-    @Option(names = "--fail-on-bad-files", description = "Fail on a file that cannot be decoded (default: a row "
-            + "with the error).")
-    boolean failOnBadFiles;
-    @Option(names = "--overwrite", description = "Replace outputs that spark-dl wrote before.")
-    boolean overwrite;
+    @Mixin
+    final SharedOptions.Master master = new SharedOptions.Master();
+    @Mixin
+    final SharedOptions.MetricsJson metricsJson = new SharedOptions.MetricsJson();
+    @Mixin
+    final SharedOptions.FailOnBadFiles failOnBadFiles = new SharedOptions.FailOnBadFiles();
+    @Mixin
+    final SharedOptions.Overwrite overwrite = new SharedOptions.Overwrite();
 
     @Override
     public Integer call() throws IOException {
@@ -44,15 +46,15 @@ final class PredictCommand extends Job {
         if (!format.equals("parquet") && !format.equals("csv")) {
             throw new UsageException("--format must be parquet or csv but was " + format);
         }
-        SparkSession spark = Jobs.session(master, "spark-dl predict");
+        SparkSession spark = Jobs.session(master.value, "spark-dl predict");
         try {
-            OutputPaths outputs = new OutputPaths("predict", overwrite, spark.sparkContext().hadoopConfiguration())
+            OutputPaths outputs = new OutputPaths("predict", overwrite.value, spark.sparkContext().hadoopConfiguration())
                     .input("--data", dataDir).input("--model", modelDir)
                     .output("--out", out, OutputPaths.Kind.PREDICTIONS)
-                    .output("--metrics-json", metricsJson, OutputPaths.Kind.METRICS).check();
+                    .output("--metrics-json", metricsJson.value, OutputPaths.Kind.METRICS).check();
             Jobs.AnyModel m = Jobs.AnyModel.load(modelDir, spark);
             int[] s = m.inputShape();
-            Jobs.Loaded in = Jobs.load(spark, dataDir, s[0], s[1], s[2], failOnBadFiles, false);
+            Jobs.Loaded in = Jobs.load(spark, dataDir, s[0], s[1], s[2], failOnBadFiles.value, false);
             Dataset<Row> pred = m.transform(in.all().drop("content"));
             // Bad files keep their row with a null prediction; vector_to_array does not accept null.
             org.apache.spark.sql.Column probs = when(col("probability").isNotNull(),
@@ -72,7 +74,7 @@ final class PredictCommand extends Job {
             metrics.put("numImages", in.numGood());
             metrics.put("badFiles", in.bad());
             metrics.put("output", out);
-            Jobs.writeMetrics(metricsJson, outputs, metrics);
+            Jobs.writeMetrics(metricsJson.value, outputs, metrics);
             return 0;
         } finally {
             spark.stop();

@@ -16,6 +16,7 @@ import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
@@ -65,12 +66,12 @@ final class RetrainCommand extends Job {
     String definition;
     @Option(names = "--resume", description = "Continue the registry's interrupted run (a plain re-run does too).")
     boolean resume;
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark.master, else local[*]).")
-    String master;
-    @Option(names = "--metrics-json", paramLabel = "FILE", description = "Write the run's metrics as JSON.")
-    String metricsJson;
-    @Option(names = "--overwrite", description = "Replace a metrics file that spark-dl wrote before.")
-    boolean overwrite;
+    @Mixin
+    final SharedOptions.Master master = new SharedOptions.Master();
+    @Mixin
+    final SharedOptions.MetricsJson metricsJson = new SharedOptions.MetricsJson();
+    @Mixin
+    final SharedOptions.Overwrite overwrite = new SharedOptions.Overwrite();
 
     @Override
     void addParamOptions(CommandSpec spec) {
@@ -98,15 +99,15 @@ final class RetrainCommand extends Job {
             throw new UsageException(e.getMessage());
         }
         Estimator<?> template = template();
-        SparkSession spark = Jobs.session(master, "spark-dl retrain");
+        SparkSession spark = Jobs.session(master.value, "spark-dl retrain");
         try {
             Configuration hc = spark.sparkContext().hadoopConfiguration();
             if (!HadoopFiles.exists(lakePath, hc)) {
                 throw new UsageException("--lake " + lakePath + " does not exist");
             }
-            OutputPaths outputs = new OutputPaths("retrain", overwrite, hc).input("--lake", lakePath)
+            OutputPaths outputs = new OutputPaths("retrain", overwrite.value, hc).input("--lake", lakePath)
                     .input("--holdout", holdoutDir).output("--registry", registry, OutputPaths.Kind.REGISTRY)
-                    .output("--metrics-json", metricsJson, OutputPaths.Kind.METRICS).check();
+                    .output("--metrics-json", metricsJson.value, OutputPaths.Kind.METRICS).check();
             Retrainer retrainer = new Retrainer(spark, template).setLake(DateLake.at(spark, lakePath))
                     .setRegistry(registry).setHoldout(holdoutDir).setPolicy(policy)
                     .setRequireInterruptedRun(resume).setListener(haltAt(System.getenv(HALT_ENV)));
@@ -118,7 +119,7 @@ final class RetrainCommand extends Job {
                 return LOCKED;
             }
             System.out.println(outcome);
-            Jobs.writeMetrics(metricsJson, outputs, outcome.toMap());
+            Jobs.writeMetrics(metricsJson.value, outputs, outcome.toMap());
             return 0;
         } finally {
             spark.stop();

@@ -19,6 +19,7 @@ import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
@@ -58,23 +59,31 @@ final class TrainCommand extends Job {
     String data;
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Where the model is saved.")
     String model;
-    @Option(names = "--image-size", paramLabel = "HxW", description = "Decode (and train) at this size; sets "
-            + "CnnClassifier's height and width. Default: the arch's input size, else the data's.")
+    /** {@code HxW} of {@code --image-size}, or of a pipeline definition's preprocessing.imageSize; null: none. */
     String imageSize;
+    /** Whether the command line gave {@code --image-size} (not only a pipeline definition). */
+    boolean imageSizeGiven;
+
+    @Option(names = "--image-size", paramLabel = "HxW", description = "Decode (and train) at this size; sets "
+            + "CnnClassifier's height and width (so not together with --height or --width). Default: the arch's "
+            + "input size, else the data's.")
+    void imageSize(String hxw) {
+        imageSize = hxw;
+        imageSizeGiven = hxw != null;
+    }
     @Option(names = "--normalize", description = "Fit per-channel mean and standard deviation on the training "
             + "images; the model keeps them for evaluate and predict.")
     boolean normalize;
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark.master, else local[*]).")
-    String master;
-    @Option(names = "--metrics-json", paramLabel = "FILE", description = "Write the metrics as JSON.")
-    String metricsJson;
-    @Option(names = "--report-dir", paramLabel = "DIR", description = "Write an HTML report (index.html).")
-    String reportDir;
-    @Option(names = "--fail-on-bad-files", description = "Fail on a file that cannot be decoded (default: skip "
-            + "it and list it under badFiles).")
-    boolean failOnBadFiles;
-    @Option(names = "--overwrite", description = "Replace outputs that spark-dl wrote before.")
-    boolean overwrite;
+    @Mixin
+    final SharedOptions.Master master = new SharedOptions.Master();
+    @Mixin
+    final SharedOptions.MetricsJson metricsJson = new SharedOptions.MetricsJson();
+    @Mixin
+    final SharedOptions.ReportDir reportDir = new SharedOptions.ReportDir();
+    @Mixin
+    final SharedOptions.FailOnBadFiles failOnBadFiles = new SharedOptions.FailOnBadFiles();
+    @Mixin
+    final SharedOptions.Overwrite overwrite = new SharedOptions.Overwrite();
 
     /** Whether a pipeline definition asked for an ensemble (its ensemble section). */
     boolean ensembleFromDefinition;
@@ -137,6 +146,12 @@ final class TrainCommand extends Job {
         if (params.given("--combination") && !params.given("--ensemble") && !ensembleFromDefinition) {
             throw new UsageException("--combination needs --ensemble N");
         }
+        for (String side : new String[]{"--height", "--width"}) {
+            if (imageSizeGiven && params.given(side)) {
+                throw new UsageException("--image-size " + imageSize + " and " + side + " " + params.givenText(side)
+                        + " both set " + side.substring(2) + ": give one (--image-size HxW, or --height H --width W)");
+            }
+        }
         if (imageSize != null) {
             int[] hw = Jobs.parseSize(imageSize);
             ParamOptions.set(cnn, cnn.height(), hw[0], "--image-size");
@@ -183,18 +198,18 @@ final class TrainCommand extends Job {
         String dataDir = Jobs.existingDir(data, "--data");
         int[] shape = inputShape(NetworkSpec.parse(cnn.getArch()));
         double valFraction = cnn.getValidationFraction();
-        SparkSession spark = Jobs.session(master, "spark-dl train");
+        SparkSession spark = Jobs.session(master.value, "spark-dl train");
         try {
-            OutputPaths outputs = new OutputPaths("train", overwrite, spark.sparkContext().hadoopConfiguration())
+            OutputPaths outputs = new OutputPaths("train", overwrite.value, spark.sparkContext().hadoopConfiguration())
                     .input("--data", dataDir).input("--initial-model", cnn.getInitialModel().isEmpty() ? null
                             : cnn.getInitialModel())
                     .output("--model", model, OutputPaths.Kind.MODEL)
-                    .output("--metrics-json", metricsJson, OutputPaths.Kind.METRICS)
-                    .output("--report-dir", reportDir, OutputPaths.Kind.REPORT).check();
+                    .output("--metrics-json", metricsJson.value, OutputPaths.Kind.METRICS)
+                    .output("--report-dir", reportDir.value, OutputPaths.Kind.REPORT).check();
             // A single CNN: the rows are cached on disk only, so that the executors' memory goes to the training
             // blocks cut from them (the rows are unpersisted once the blocks are cached, below); an ensemble's
             // members each cut their blocks from the rows, which then stay in memory where they fit.
-            Jobs.Loaded in = Jobs.load(spark, dataDir, shape[0], shape[1], shape[2], failOnBadFiles, true,
+            Jobs.Loaded in = Jobs.load(spark, dataDir, shape[0], shape[1], shape[2], failOnBadFiles.value, true,
                     isEnsemble() ? StorageLevel.MEMORY_AND_DISK() : StorageLevel.DISK_ONLY());
             // The rows the classifier holds out itself (validationFraction): the same seeded hash of each image's
             // pixels and label, so that normalisation fits on the training rows only and the metrics below are
@@ -224,7 +239,7 @@ final class TrainCommand extends Job {
             Dataset<Row> evalRows = valFraction > 0 ? rows.where(col("isValidation")) : rows;
             String on = valFraction > 0 ? "validation" : "training";
             Dataset<Row> predictions = fitted.transform(evalRows);
-            if (reportDir != null) {
+            if (reportDir.value != null) {
                 // the metrics and the report's gallery read the predictions: one pass decodes and predicts
                 predictions = predictions.persist(StorageLevel.MEMORY_AND_DISK());
             }
@@ -242,8 +257,8 @@ final class TrainCommand extends Job {
             Map<String, Object> out = Jobs.metrics(m, in);
             out.put("evaluatedOn", on);
             out.put("history", history(fitted.history()));
-            Jobs.writeMetrics(metricsJson, outputs, out);
-            if (reportDir != null) {
+            Jobs.writeMetrics(metricsJson.value, outputs, out);
+            if (reportDir.value != null) {
                 Map<String, Object> facts = new LinkedHashMap<>();
                 facts.put("data", dataDir);
                 facts.put("model", model);
@@ -260,7 +275,7 @@ final class TrainCommand extends Job {
                     facts.put("WARNING", "at chance level: accuracy " + m.accuracy() + ", guessing "
                             + m.chanceAccuracy());
                 }
-                Jobs.report(reportDir, outputs, "spark-dl train: " + new File(model).getName(), facts,
+                Jobs.report(reportDir.value, outputs, "spark-dl train: " + new File(model).getName(), facts,
                         fitted.history(), m, predictions, fitted.labels(), in.bad());
                 predictions.unpersist();
             }

@@ -12,6 +12,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -20,8 +21,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static io.sparkdl.pipelines.SparkDlCliTest.data;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -137,6 +140,122 @@ class CommandLineTest {
         c.params.apply();
         assertEquals(-7000000000L, c.kmeans.getSeed());
         assertTrue(usageError("cluster", "--data", data(), "--seed", "1x").contains("whole number"));
+    }
+
+    @Test
+    void aParamGivenUnderTwoOfItsNamesIsAUsageErrorNamingBoth() {
+        String[] train = {"train", "--data", data(), "--model", "m"};
+        // the option and an old name, either order: before, the last one won unnoticed
+        String w = usageError(with(train, "--num-workers", "4", "--workers", "2"));
+        assertEquals("train: --num-workers 4 and --workers 2 (old name of --num-workers) both set numWorkers: give one"
+                + " (spark-dl train --help lists the options)", w);
+        String back = usageError(with(train, "--freeze-layers", "1", "--frozen-layers", "2"));
+        assertTrue(back.startsWith("train: --freeze-layers 1 (old name of --frozen-layers) and --frozen-layers 2 both "
+                + "set frozenLayers: give one"), back);
+        // two old names of one param
+        String two = usageError(with(train, "--ensemble", "3", "--combine", "mean", "--method", "vote"));
+        assertTrue(two.startsWith("train: --combine mean (old name of --combination) and --method vote (old name of "
+                + "--combination) both set combination: give one"), two);
+        // the same value under two names is refused too, as picocli refuses one name given twice whatever the values
+        String same = usageError(with(train, "--augmentation", "flip=horizontal", "--augment", "flip=horizontal"));
+        assertTrue(same.contains("--augmentation flip=horizontal and --augment flip=horizontal (old name of "
+                + "--augmentation) both set augmentation: give one"), same);
+        for (String[] repeated : new String[][]{{"--epochs", "3", "--epochs", "5"}, {"--epochs", "3", "--epochs", "3"},
+                {"--overwrite", "--overwrite"}}) {
+            String r = usageError(with(train, repeated));
+            assertTrue(r.startsWith("train: option '" + repeated[0] + "'") && r.contains("should be specified only once"),
+                    r);
+        }
+        // retrain: a ParamOptions old name, and an option declared with two names
+        String[] retrain = {"retrain", "--lake", "l", "--registry", "r", "--holdout", "h"};
+        String rw = usageError(with(retrain, "--workers", "2", "--num-workers", "2"));
+        assertTrue(rw.startsWith("retrain: --workers 2 (old name of --num-workers) and --num-workers 2 both set "
+                + "numWorkers: give one"), rw);
+        String rf = usageError(with(retrain, "--frozen-layers", "1", "--freeze-layers", "2"));
+        assertTrue(rf.startsWith("retrain: option '--frozen-layers'") && rf.contains("should be specified only once"),
+                rf);
+        // --image-size sets height and width: not together with either
+        String hw = usageError(with(train, "--height", "32", "--image-size", "64x64"));
+        assertEquals("--image-size 64x64 and --height 32 both set height: give one (--image-size HxW, or --height H "
+                + "--width W)", hw);
+        String ww = usageError(with(train, "--image-size", "64x64", "--width", "64"));
+        assertTrue(ww.startsWith("--image-size 64x64 and --width 64 both set width: give one"), ww);
+        for (String e : List.of(w, back, two, same, rw, rf, hw, ww)) {
+            assertFalse(e.contains("\n"), "one line: " + e);
+        }
+        // one name each still works, old or new
+        TrainCommand t = SparkDl.parse(new TrainCommand(), List.of("--data", data(), "--model", "m", "--workers", "2",
+                "--image-size", "32x24", "--channels", "1"));
+        t.configure();
+        assertEquals(2, t.cnn.getNumWorkers());
+        assertEquals(32, t.cnn.getHeight());
+        assertEquals(24, t.cnn.getWidth());
+    }
+
+    @Test
+    void aDefinitionsImageSizeIsNotOverriddenByHalfOrContradictedByItsEstimator() throws Exception {
+        Path f = tmp.resolve("size.json");
+        Files.writeString(f, """
+                {"source": {"data": "images"}, "outputs": {"model": "out/model"},
+                 "preprocessing": {"imageSize": "28x28"},
+                 "evaluation": {"data": "test"}}""");
+        String h = assertThrows(UsageException.class, () -> PipelineDefinition.jobs(f.toString(),
+                List.of("--height", "32"))).getMessage();
+        assertEquals(f + ": preprocessing.imageSize 28x28 and --height 32 both set height: give one (override it "
+                + "with --image-size HxW)", h);
+        // --image-size overrides the file's; the evaluate step takes the train step's shared options
+        List<Job> jobs = PipelineDefinition.jobs(f.toString(), List.of("--image-size", "32x32", "--master",
+                "local[3]", "--overwrite", "--fail-on-bad-files"));
+        TrainCommand t = (TrainCommand) jobs.get(0);
+        assertEquals("32x32", t.imageSize);
+        EvaluateCommand e = (EvaluateCommand) jobs.get(1);
+        assertEquals("local[3]", e.master.value);
+        assertTrue(e.overwrite.value && e.failOnBadFiles.value);
+        Files.writeString(f, """
+                {"source": {"data": "images"}, "outputs": {"model": "out/model"},
+                 "preprocessing": {"imageSize": "28x28"}, "estimator": {"type": "CnnClassifier", "width": 32}}""");
+        String w = assertThrows(UsageException.class, () -> PipelineDefinition.jobs(f.toString(), List.of()))
+                .getMessage();
+        assertEquals(f + ": preprocessing.imageSize 28x28 and estimator.width 32 both set width: give one", w);
+    }
+
+    private static String[] with(String[] a, String... more) {
+        List<String> all = new ArrayList<>(List.of(a));
+        all.addAll(List.of(more));
+        return all.toArray(new String[0]);
+    }
+
+    @Test
+    void optionsSharedByCommandsAreDefinedOnceWithOneMeaning() {
+        Map<String, List<String>> sharing = Map.of(
+                "--master", List.of("train", "evaluate", "predict", "cluster", "explain", "retrain"),
+                "--overwrite", List.of("train", "evaluate", "predict", "cluster", "explain", "retrain", "export-idx"),
+                "--fail-on-bad-files", List.of("train", "evaluate", "predict", "cluster"),
+                "--metrics-json", List.of("train", "evaluate", "predict", "cluster", "retrain"),
+                "--report-dir", List.of("train", "evaluate", "cluster"));
+        CommandLine top = SparkDl.commandLine();
+        for (Map.Entry<String, List<String>> e : sharing.entrySet()) {
+            Set<List<String>> descriptions = new HashSet<>();
+            for (String c : e.getValue()) {
+                CommandLine.Model.OptionSpec o = top.getSubcommands().get(c).getCommandSpec().findOption(e.getKey());
+                assertTrue(o != null, c + " has " + e.getKey());
+                descriptions.add(List.of(o.description()));
+                assertTrue(o.userObject() instanceof java.lang.reflect.Field f
+                        && f.getDeclaringClass().getEnclosingClass() == SharedOptions.class,
+                        c + " " + e.getKey() + " comes from SharedOptions: " + o.userObject());
+            }
+            assertEquals(1, descriptions.size(), e.getKey() + " reads the same on every command: " + descriptions);
+        }
+        // the values reach the commands
+        TrainCommand t = SparkDl.parse(new TrainCommand(), List.of("--data", data(), "--model", "m", "--master",
+                "local[3]", "--overwrite", "--fail-on-bad-files", "--metrics-json", "m.json", "--report-dir", "r"));
+        assertEquals("local[3]", t.master.value);
+        assertTrue(t.overwrite.value && t.failOnBadFiles.value);
+        assertEquals("m.json", t.metricsJson.value);
+        assertEquals("r", t.reportDir.value);
+        PredictCommand p = SparkDl.parse(new PredictCommand(), List.of("--data", data(), "--model", "m", "--out", "o"));
+        assertEquals(null, p.master.value);
+        assertFalse(p.overwrite.value || p.failOnBadFiles.value);
     }
 
     @Test
