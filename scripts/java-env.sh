@@ -142,6 +142,8 @@ spark_dl_build() {
       -Dmdep.includeScope=compile >&2) || {
     echo "spark-dl: error: build failed (see Maven output above)" >&2; exit 1; }
   echo "$SPARK_DL_SPARK_LINE" > "$marker"
+  # the stamp spark_dl_stale compares the sources with: Maven leaves an unchanged classpath file's time alone
+  touch "$SPARK_DL_HOME/pipelines/target/classpath-$SPARK_DL_PROFILE.txt"
 }
 
 # True when the build in pipelines/target is missing, for another line, or older than the sources.
