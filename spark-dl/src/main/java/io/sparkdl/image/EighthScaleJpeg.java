@@ -6,16 +6,17 @@ import java.nio.ByteOrder;
 
 /**
  * A baseline JPEG decoded at 1/8 of its size, the scale a multi-megapixel photo bound for 224x224 is read at.
- * At that scale each 8x8 block's inverse DCT is its DC coefficient alone, so the decoder's whole cost is
- * the entropy decoding, and most of that is skipping the AC coefficients no pixel needs. libjpeg-turbo (the
- * decoder behind OpenCV and Pillow) decodes each AC symbol and then drops its value bits in a second step;
- * here one table lookup on the next {@value #LOOKUP} bits gives both lengths at once (a symbol's code and
- * its value bits), so skipping a symbol is a lookup and an add.
+ * At that scale a block's inverse DCT is its DC coefficient alone (or, for the chroma of a 4:2:0 JPEG,
+ * which libjpeg-turbo decodes at 2x2 to land on the output's grid, a 2x2 IDCT of a few low coefficients), so
+ * the decoder's cost is the entropy decoding, and most of that is skipping AC coefficients no pixel needs.
+ * libjpeg-turbo (the decoder behind OpenCV and Pillow) decodes each AC symbol and then drops its value
+ * bits; here one lookup on the next {@value #SKIP_BITS} bits gives the bits and coefficients taken by every
+ * symbol whose code lies in them, often two or three, so skipping them is a lookup and two adds.
  *
  * <p>The output is what libjpeg-turbo gives at scale 1/8 with its default settings, bit for bit
- * (NativeJpegTest compares): {@code jpeg_idct_1x1} (the dequantised DC coefficient / 8, rounded, + 128,
- * clamped), chroma replicated (libjpeg-turbo does not use its smoothing upsampler at this scale) and its
- * fixed-point YCbCr to RGB conversion.
+ * (EighthScaleJpegTest compares): {@code jpeg_idct_1x1} (the dequantised DC coefficient / 8, rounded,
+ * + 128, clamped) or {@code jpeg_idct_2x2}, other chroma replicated (libjpeg-turbo does not use its smoothing
+ * upsampler at this scale), and its fixed-point YCbCr to RGB conversion.
  *
  * <p>Only what this covers is decoded here: 8-bit baseline or extended Huffman JPEGs with one interleaved
  * scan of all components (gray or YCbCr, integer sampling ratios), with or without restart markers. For

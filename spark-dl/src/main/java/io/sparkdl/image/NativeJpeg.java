@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
  * The fast path for plain JPEGs (baseline or progressive, gray or YCbCr, no Adobe colour transform; an
  * embedded RGB profile is applied after the resize by {@link IccRgb}): libjpeg-turbo through OpenCV's
  * {@code imdecode}, which computes a 1/2, 1/4 or 1/8 inverse DCT
- * when asked for a reduced image, as Pillow's {@code draft} mode does. The JDK's JPEG codec behind ImageIO
+ * when asked for a reduced image, as Pillow's {@code draft} mode does; at 1/8 a baseline JPEG is handed to
+ * {@link EighthScaleJpeg} first (the same pixels, faster). The JDK's JPEG codec behind ImageIO
  * has neither SIMD nor DCT scaling and decoded photos for 224x224 at 0.6x Pillow's rate (docs/BENCHMARKS.md).
  * Everything else (CMYK/YCCK, profiles that are not RGB or cannot be read, other formats) stays with
  * ImageIO, and so does every JPEG when the native library cannot be loaded on this platform.
