@@ -35,12 +35,21 @@ final class EighthScaleJpeg {
             MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     /** Zero bytes after the entropy-coded data: reads past a damaged stream's end stay inside the array. */
     private static final int PAD = 8192;
+    /**
+     * libjpeg's post-IDCT range limit, indexed by (value & 1023): value + 128 clamped to 0..255 for values in
+     * -512..511, wrapping beyond as libjpeg's table does (only damaged data gets there).
+     */
+    private static final byte[] RANGE = new byte[1024];
     private static final int[] CR_R = new int[256];
     private static final int[] CB_B = new int[256];
     private static final int[] CR_G = new int[256];
     private static final int[] CB_G = new int[256];
 
     static {
+        for (int m = 0; m < 1024; m++) {
+            int x = m < 512 ? m : m - 1024;
+            RANGE[m] = clamp(x + 128);
+        }
         // libjpeg's jdcolor.c tables (SCALEBITS 16, FIX(x) = x * 65536 rounded).
         for (int i = 0; i < 256; i++) {
             int x = i - 128;
@@ -103,7 +112,7 @@ final class EighthScaleJpeg {
                     }
                 }
                 maxCode[len] = counts[len] > 0 ? code - 1 : -1;
-                if (code > (1 << len)) {
+                if (code >= (1 << len)) { // libjpeg refuses a table whose codes overflow or use all ones
                     throw new IllegalStateException("bad Huffman table");
                 }
                 code <<= 1;
@@ -222,7 +231,8 @@ final class EighthScaleJpeg {
                         height = u16(s + 1);
                         width = u16(s + 3);
                         n = b[s + 5] & 0xff;
-                        if ((n != 1 && n != 3) || width == 0 || height == 0 || len != 8 + 3 * n) {
+                        if ((n != 1 && n != 3) || width == 0 || height == 0 || width > 65500 || height > 65500
+                                || len != 8 + 3 * n) {
                             return null; // height 0 (defined later by DNL) left to libjpeg
                         }
                         hs = new int[n];
@@ -266,32 +276,43 @@ final class EighthScaleJpeg {
                             (tc == 0 ? dc : ac)[th] = new Huffman(counts, values);
                             q += 17 + total;
                         }
+                        if (q != end) {
+                            return null;
+                        }
                     }
                     case 0xDB -> {
                         int q = s;
                         while (q < end) {
                             int pq = (b[q] & 0xff) >> 4;
                             int t = b[q] & 15;
-                            if (pq > 1 || t > 3) {
+                            if (pq > 1 || t > 3 || q + 1 + 64 * (pq + 1) > end) {
                                 return null;
                             }
                             int[] table = new int[64];
                             for (int i = 0; i < 64; i++) {
                                 table[NATURAL[i]] = pq == 0 ? b[q + 1 + i] & 0xff : u16(q + 1 + 2 * i);
+                                if (table[NATURAL[i]] > Short.MAX_VALUE) {
+                                    return null; // libjpeg-turbo multiplies with 16-bit entries
+                                }
                             }
                             quant[t] = table;
                             q += 1 + (pq == 0 ? 64 : 128);
                         }
                     }
-                    case 0xDD -> restartInterval = u16(s);
+                    case 0xDD -> {
+                        if (len != 4) {
+                            return null;
+                        }
+                        restartInterval = u16(s);
+                    }
                     case 0xDA -> {
                         return scan(s, end, gray);
                     }
                     default -> {
-                        // APPn, COM and other segments carry nothing this decoder needs; any other frame
-                        // type (progressive, lossless, arithmetic coding, hierarchical) is not covered.
-                        if (marker >= 0xC2 && marker <= 0xCF || marker == 0xD8 || marker == 0xD9
-                                || marker >= 0xD0 && marker <= 0xD7 || marker == 0xDC || marker == 0x01) {
+                        // APPn and COM carry nothing this decoder needs. Any other frame type (progressive,
+                        // lossless, arithmetic coding, hierarchical) is not covered, and libjpeg refuses
+                        // markers it does not know: both left to libjpeg.
+                        if (!(marker >= 0xE0 && marker <= 0xEF || marker == 0xFE)) {
                             return null;
                         }
                     }
@@ -316,6 +337,11 @@ final class EighthScaleJpeg {
                 acOf[c] = ac[t & 3];
                 if ((t >> 4) > 3 || (t & 15) > 3 || dcOf[c] == null || acOf[c] == null) {
                     return null;
+                }
+                for (int v : dcOf[c].values) {
+                    if (v > 15) {
+                        return null; // libjpeg refuses a DC table with such a symbol, used or not
+                    }
                 }
             }
             int spectralStart = b[s + 1 + 2 * n] & 0xff;
@@ -451,19 +477,21 @@ final class EighthScaleJpeg {
                                     diff = v < 1 << (size - 1) ? v - (1 << size) + 1 : v;
                                 }
                                 pos += len + size;
-                                int dcCoef = pred[c] + diff;
-                                pred[c] = dcCoef;
+                                int previous = pred[c];
+                                if (previous >= 0 ? diff > Integer.MAX_VALUE - previous : diff < Integer.MIN_VALUE - previous) {
+                                    return null; // libjpeg-turbo stops there
+                                }
+                                pred[c] = previous + diff;
+                                int dcCoef = (short) (previous + diff); // libjpeg keeps coefficients as 16 bits
                                 if (size2 == 1) {
                                     int row = (my * vs[c] + by) * pw + mx * hs[c];
-                                    int px = ((dcCoef * qc[0] + 4) >> 3) + 128;
-                                    plane[row + bx] = (byte) (px < 0 ? 0 : px > 255 ? 255 : px);
+                                    plane[row + bx] = RANGE[((dcCoef * qc[0] + 4) >> 3) & 1023];
                                     pos = skipAc(d, pos, acTable); // the AC coefficients are not needed
                                 } else {
                                     pos = readAc(d, pos, acTable, coef);
                                     int at = ((my * vs[c] + by) * 2) * pw + (mx * hs[c] + bx) * 2;
                                     if (coef[64] == 0) { // a flat block: what jpeg_idct_2x2 computes then
-                                        int px = ((dcCoef * qc[0] + 4) >> 3) + 128;
-                                        byte v = (byte) (px < 0 ? 0 : px > 255 ? 255 : px);
+                                        byte v = RANGE[((dcCoef * qc[0] + 4) >> 3) & 1023];
                                         plane[at] = plane[at + 1] = plane[at + pw] = plane[at + pw + 1] = v;
                                     } else {
                                         coef[0] = dcCoef;
@@ -656,8 +684,8 @@ final class EighthScaleJpeg {
             long tmp10 = ws[w] << 15;
             long tmp0 = ws[w + 7] * -5906L + ws[w + 5] * 6967L + ws[w + 3] * -10426L + ws[w + 1] * 29692L;
             int o = at + r * stride;
-            out[o] = clamp((int) ((tmp10 + tmp0 + (1L << 19)) >> 20) + 128);
-            out[o + 1] = clamp((int) ((tmp10 - tmp0 + (1L << 19)) >> 20) + 128);
+            out[o] = RANGE[(int) ((tmp10 + tmp0 + (1L << 19)) >> 20) & 1023];
+            out[o + 1] = RANGE[(int) ((tmp10 - tmp0 + (1L << 19)) >> 20) & 1023];
         }
     }
 
