@@ -340,7 +340,7 @@ final class EighthScaleJpeg {
                 }
                 for (int v : dcOf[c].values) {
                     if (v > 15) {
-                        return null; // libjpeg refuses a DC table with such a symbol, used or not
+                        return null; // libjpeg refuses a DC table holding such a symbol, whether the data uses it or not
                     }
                 }
             }
