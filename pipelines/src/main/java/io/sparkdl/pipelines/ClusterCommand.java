@@ -52,8 +52,8 @@ final class ClusterCommand extends Job {
     @Option(names = "--out", paramLabel = "DIR", description = "Write the assignments (path, label, cluster, "
             + "distance).")
     String out;
-    @Option(names = "--format", paramLabel = "parquet|csv", description = "Format of --out (default: parquet).")
-    String format = "parquet";
+    @Mixin
+    final SharedOptions.OutputFormat format = new SharedOptions.OutputFormat();
     @Option(names = "--model", paramLabel = "DIR", description = "Save the fitted pipeline (featurizer, PCA, "
             + "k-means).")
     String model;
@@ -89,8 +89,8 @@ final class ClusterCommand extends Job {
         } else if (!feat.equals("pixels")) {
             throw new UsageException("--features must be pixels or cnn:MODEL_DIR but was " + feat);
         }
-        if (out != null && !format.equals("parquet") && !format.equals("csv")) {
-            throw new UsageException("--format must be parquet or csv but was " + format);
+        if (out != null) {
+            format.checked();
         }
         int[] size = Jobs.parseSize(imageSize);
         int channels = decoder.getChannels();
@@ -178,7 +178,7 @@ final class ClusterCommand extends Job {
     private void writeAssignments(Dataset<Row> clustered, OutputPaths outputs) {
         var writer = clustered.select(col("path"), col("label"), col("cluster"), col("distance")).write();
         outputs.write(out, OutputPaths.Kind.CLUSTERS, tmp -> {
-            if (format.equals("csv")) {
+            if (format.checked().equals("csv")) {
                 writer.option("header", "true").csv(tmp);
             } else {
                 writer.parquet(tmp);

@@ -236,7 +236,8 @@ final class PipelineDefinition {
             c.features = f == null ? "pixels" : f.startsWith("cnn:") ? "cnn:" + path(f.substring(4)) : f;
         }
         c.out = c.out != null ? c.out : path(string("outputs", "assignments"));
-        c.format = overrides.contains("--format") ? c.format : orElse(string("outputs", "format"), c.format);
+        c.format.value = overrides.contains("--format") ? c.format.value
+                : orElse(string("outputs", "format"), c.format.value);
         c.model = c.model != null ? c.model : path(string("outputs", "model"));
         if (c.metricsJson.value == null) {
             c.metricsJson.value = path(string("outputs", "metricsJson"));

@@ -28,8 +28,8 @@ final class PredictCommand extends Job {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the predictions are written "
             + "(a file that cannot be decoded gets a row with the error, unless --fail-on-bad-files).")
     String out;
-    @Option(names = "--format", paramLabel = "parquet|csv", description = "Output format (default: parquet).")
-    String format = "parquet";
+    @Mixin
+    final SharedOptions.OutputFormat format = new SharedOptions.OutputFormat();
     @Mixin
     final SharedOptions.Master master = new SharedOptions.Master();
     @Mixin
@@ -43,9 +43,7 @@ final class PredictCommand extends Job {
     public Integer call() throws IOException {
         String dataDir = Jobs.existingDir(data, "--data");
         String modelDir = Jobs.existingDir(model, "--model");
-        if (!format.equals("parquet") && !format.equals("csv")) {
-            throw new UsageException("--format must be parquet or csv but was " + format);
-        }
+        String fmt = format.checked();
         SparkSession spark = Jobs.session(master.value, "spark-dl predict");
         try {
             OutputPaths outputs = new OutputPaths("predict", overwrite.value, spark.sparkContext().hadoopConfiguration())
@@ -60,15 +58,15 @@ final class PredictCommand extends Job {
             org.apache.spark.sql.Column probs = when(col("probability").isNotNull(),
                     vector_to_array(col("probability"), "float64"));
             Dataset<Row> rows = pred.select(col("path"), col("predictedLabel"),
-                    (format.equals("csv") ? to_json(probs) : probs).as("probability"), col("decodeError").as("error"));
+                    (fmt.equals("csv") ? to_json(probs) : probs).as("probability"), col("decodeError").as("error"));
             outputs.write(out, OutputPaths.Kind.PREDICTIONS, tmp -> {
-                if (format.equals("csv")) {
+                if (fmt.equals("csv")) {
                     rows.write().option("header", "true").csv(tmp);
                 } else {
                     rows.write().parquet(tmp);
                 }
             });
-            long n = spark.read().format(format).option("header", "true").load(out).count();
+            long n = spark.read().format(fmt).option("header", "true").load(out).count();
             System.out.printf("wrote %d predictions to %s (%d bad files)%n", n, out, in.bad().size());
             Map<String, Object> metrics = new LinkedHashMap<>();
             metrics.put("numImages", in.numGood());

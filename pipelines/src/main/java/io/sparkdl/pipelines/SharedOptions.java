@@ -44,4 +44,18 @@ final class SharedOptions {
         @Option(names = "--report-dir", paramLabel = "DIR", description = "Write an HTML report (index.html).")
         String value;
     }
+
+    /** {@code --format}: the file format of a command's {@code --out} table. */
+    static final class OutputFormat {
+        @Option(names = "--format", paramLabel = "parquet|csv", description = "Format of --out (default: parquet).")
+        String value = "parquet";
+
+        /** The format, after checking it is one spark-dl writes. */
+        String checked() {
+            if (!value.equals("parquet") && !value.equals("csv")) {
+                throw new UsageException("--format must be parquet or csv but was " + value);
+            }
+            return value;
+        }
+    }
 }

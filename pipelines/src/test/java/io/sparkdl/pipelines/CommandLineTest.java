@@ -113,6 +113,9 @@ class CommandLineTest {
         assertTrue(mu.startsWith("--block-momentum 1.5 is not valid: Momentum the driver"), mu);
         String k = usageError("cluster", "--data", data(), "--k", "1");
         assertTrue(k.startsWith("--k 1 is not valid: Number of clusters"), k);
+        String format = usageError("cluster", "--data", data(), "--out", tmp.resolve("o").toString(), "--format", "json");
+        assertTrue(format.startsWith("--format must be parquet or csv but was json"), format);
+        assertFalse(Files.exists(tmp.resolve("o")));
         String epochs = usageError("train", "--data", data(), "--model", "m", "--epochs", "three");
         assertTrue(epochs.contains("--epochs must be an integer but was 'three'"), epochs);
         assertFalse(Files.exists(tmp.resolve("m")));
