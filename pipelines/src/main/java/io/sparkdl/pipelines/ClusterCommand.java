@@ -178,7 +178,7 @@ final class ClusterCommand extends Job {
     private void writeAssignments(Dataset<Row> clustered, OutputPaths outputs) {
         var writer = clustered.select(col("path"), col("label"), col("cluster"), col("distance")).write();
         outputs.write(out, OutputPaths.Kind.CLUSTERS, tmp -> {
-            if (format.checked().equals("csv")) {
+            if (format.value.equals("csv")) { // checked in call()
                 writer.option("header", "true").csv(tmp);
             } else {
                 writer.parquet(tmp);

@@ -134,23 +134,15 @@ final class EighthScaleJpeg {
             int advanced = 0;
             int entry = 0;
             while (taken < SKIP_BITS && advanced < 64) {
-                int sym = -1;
-                int len = 1;
-                for (; len <= SKIP_BITS - taken && len <= 16; len++) {
-                    int code = (prefix >>> (SKIP_BITS - taken - len)) & ((1 << len) - 1);
-                    if (code <= maxCode[len]) {
-                        int i = code + valOffset[len];
-                        sym = i >= 0 && i < values.length ? values[i] : -1;
-                        break;
-                    }
-                }
-                if (sym < 0) {
+                int found = decode((long) prefix << (64 - SKIP_BITS + taken), 1, SKIP_BITS - taken);
+                if (found < 0) {
                     break;
                 }
+                int len = found & 0xff;
+                int sym = found >>> 8;
                 int size = sym & 15;
-                int run = sym >> 4;
-                boolean endOfBlock = size == 0 && run != 15;
-                int advance = size != 0 ? run + 1 : run == 15 ? 16 : 64;
+                boolean endOfBlock = size == 0 && sym >> 4 != 15;
+                int advance = advance(sym);
                 if (taken == 0) {
                     entry = (len + size) | advance << 5;
                 }
@@ -170,7 +162,15 @@ final class EighthScaleJpeg {
          * no code matches.
          */
         int slow(long bits) {
-            for (int len = LOOKUP + 1; len <= 16; len++) {
+            return decode(bits, LOOKUP + 1, 16);
+        }
+
+        /**
+         * The code of {@code minLen} to {@code maxLen} bits at the top of {@code bits} (no shorter code may
+         * match): its length | symbol << 8, or -1 when none matches.
+         */
+        private int decode(long bits, int minLen, int maxLen) {
+            for (int len = minLen; len <= Math.min(maxLen, 16); len++) {
                 int code = (int) (bits >>> (64 - len));
                 if (code <= maxCode[len]) {
                     int i = code + valOffset[len];
@@ -343,6 +343,11 @@ final class EighthScaleJpeg {
                         return null; // libjpeg refuses a DC table holding such a symbol, whether the data uses it or not
                     }
                 }
+                for (int v : acOf[c].values) {
+                    if ((v & 15) > 10) {
+                        return null; // more than an 8-bit JPEG's AC coefficients take: a damaged table
+                    }
+                }
             }
             int spectralStart = b[s + 1 + 2 * n] & 0xff;
             int se = b[s + 2 + 2 * n] & 0xff;
@@ -378,6 +383,7 @@ final class EighthScaleJpeg {
             int o = 0;
             int i = end;
             int last = b.length;
+            boolean ended = false; // by EOI
             while (i < last) {
                 int j = nextFF(b, i, last);
                 System.arraycopy(b, i, d, o, j - i);
@@ -401,12 +407,20 @@ final class EighthScaleJpeg {
                     restarts[restartCount++] = o;
                     i = j + 2;
                 } else {
-                    break; // EOI, or the next segment
+                    ended = m == 0xD9;
+                    break; // EOI, or a segment after the scan (left to libjpeg)
                 }
+            }
+            if (!ended) {
+                return null; // no end of image: libjpeg-turbo (as OpenCV calls it) refuses such a file
             }
             long dataBits = 8L * o;
             int mcusX = (width + 8 * hMax - 1) / (8 * hMax);
             int mcusY = (height + 8 * vMax - 1) / (8 * vMax);
+            long mcus = (long) mcusX * mcusY;
+            if (restartCount != (restartInterval == 0 ? 0 : (mcus - 1) / restartInterval)) {
+                return null; // restart markers where none belong, or missing: libjpeg ends or resynchronises
+            }
             // Each component's inverse DCT size, as libjpeg-turbo picks it: 1 (the DC coefficient), or 2 for
             // a subsampled chroma component whose 2x2 IDCT lands on the output's grid (4:2:0), so that it
             // needs no upsampling. Pixel planes per component, in blocks of ss x ss.
@@ -491,12 +505,19 @@ final class EighthScaleJpeg {
                                     pos = readAc(d, pos, acTable, coef);
                                     int at = ((my * vs[c] + by) * 2) * pw + (mx * hs[c] + bx) * 2;
                                     if (coef[64] == 0) { // a flat block: what jpeg_idct_2x2 computes then
-                                        byte v = RANGE[((dcCoef * qc[0] + 4) >> 3) & 1023];
+                                        int z = dcCoef * qc[0];
+                                        int x = (z + 4) >> 3;
+                                        if (z < Short.MIN_VALUE || z > Short.MAX_VALUE || x < -512 || x > 511) {
+                                            return null; // see idct2x2
+                                        }
+                                        byte v = RANGE[x & 1023];
                                         plane[at] = plane[at + 1] = plane[at + pw] = plane[at + pw + 1] = v;
                                     } else {
                                         coef[0] = dcCoef;
                                         coef[64] = 0;
-                                        idct2x2(coef, qc, work, plane, at, pw);
+                                        if (!idct2x2(coef, qc, work, plane, at, pw)) {
+                                            return null;
+                                        }
                                     }
                                 }
                                 if (pos < 0) {
@@ -605,10 +626,8 @@ final class EighthScaleJpeg {
                     return -1;
                 }
                 int sym = slow >>> 8;
-                int size = sym & 15;
-                int run = sym >> 4;
-                pos += (slow & 0xff) + size;
-                k += size != 0 ? run + 1 : run == 15 ? 16 : 64;
+                pos += (slow & 0xff) + (sym & 15);
+                k += advance(sym);
                 if (k >= 64) {
                     return pos;
                 }
@@ -662,31 +681,59 @@ final class EighthScaleJpeg {
     /**
      * libjpeg's jpeg_idct_2x2 (jidctred.c, 13-bit constants): the 2x2 pixels of a block from its dequantised
      * coefficients in rows and columns 0, 1, 3, 5, 7, written at {@code out[at]}, {@code out[at + 1]} and
-     * the next row's two; the coefficients it read are zeroed for the next block.
+     * the next row's two; the coefficients it read are zeroed for the next block. False, with nothing
+     * written, when a value leaves the range where libjpeg-turbo's C code and its SIMD versions agree (they
+     * keep products and the odd terms between the passes in 16 bits, sums in 32, and saturate rather than
+     * wrap the output): only damaged data gets there, and libjpeg-turbo then decodes the file itself.
      */
-    private static void idct2x2(int[] coef, int[] q, long[] ws, byte[] out, int at, int stride) {
+    private static boolean idct2x2(int[] coef, int[] q, long[] ws, byte[] out, int at, int stride) {
+        boolean agreed = true;
         for (int col = 0; col < 8; col++) {
             if (col == 2 || col == 4 || col == 6) {
                 continue;
             }
-            long z0 = (long) coef[col] * q[col];
+            long z0 = dequantised(coef, q, col);
+            long z1 = dequantised(coef, q, 8 + col);
+            long z3 = dequantised(coef, q, 24 + col);
+            long z5 = dequantised(coef, q, 40 + col);
+            long z7 = dequantised(coef, q, 56 + col);
+            coef[col] = coef[8 + col] = coef[24 + col] = coef[40 + col] = coef[56 + col] = 0;
             long tmp10 = z0 << 15;
-            long tmp0 = (long) coef[56 + col] * q[56 + col] * -5906L
-                    + (long) coef[40 + col] * q[40 + col] * 6967L
-                    + (long) coef[24 + col] * q[24 + col] * -10426L
-                    + (long) coef[8 + col] * q[8 + col] * 29692L;
+            long tmp0 = z7 * -5906L + z5 * 6967L + z3 * -10426L + z1 * 29692L;
             ws[col] = (tmp10 + tmp0 + (1L << 12)) >> 13;
             ws[8 + col] = (tmp10 - tmp0 + (1L << 12)) >> 13;
-            coef[col] = coef[8 + col] = coef[24 + col] = coef[40 + col] = coef[56 + col] = 0;
+            long limit = col == 0 ? 1 << 16 : 1 << 15; // column 0 is shifted by 15 in 32 bits; the others kept in 16
+            agreed &= (z0 | z1 | z3 | z5 | z7) != Long.MIN_VALUE && fitsInt(tmp10 + tmp0 + (1L << 12))
+                    && fitsInt(tmp10 - tmp0 + (1L << 12)) && ws[col] >= -limit && ws[col] < limit
+                    && ws[8 + col] >= -limit && ws[8 + col] < limit;
+        }
+        if (!agreed) {
+            return false;
         }
         for (int r = 0; r < 2; r++) {
             int w = r * 8;
             long tmp10 = ws[w] << 15;
             long tmp0 = ws[w + 7] * -5906L + ws[w + 5] * 6967L + ws[w + 3] * -10426L + ws[w + 1] * 29692L;
+            long a = tmp10 + tmp0 + (1L << 19);
+            long b = tmp10 - tmp0 + (1L << 19);
+            if (!fitsInt(a) || !fitsInt(b) || (a >> 20) < -512 || (a >> 20) > 511 || (b >> 20) < -512 || (b >> 20) > 511) {
+                return false;
+            }
             int o = at + r * stride;
-            out[o] = RANGE[(int) ((tmp10 + tmp0 + (1L << 19)) >> 20) & 1023];
-            out[o + 1] = RANGE[(int) ((tmp10 - tmp0 + (1L << 19)) >> 20) & 1023];
+            out[o] = RANGE[(int) (a >> 20) & 1023];
+            out[o + 1] = RANGE[(int) (b >> 20) & 1023];
         }
+        return true;
+    }
+
+    /** coef[i] * q[i], or Long.MIN_VALUE when it does not fit in 16 bits (libjpeg-turbo's SIMD keeps 16). */
+    private static long dequantised(int[] coef, int[] q, int i) {
+        long z = (long) coef[i] * q[i];
+        return z >= Short.MIN_VALUE && z <= Short.MAX_VALUE ? z : Long.MIN_VALUE;
+    }
+
+    private static boolean fitsInt(long v) {
+        return v == (int) v;
     }
 
     /** Zigzag position -> natural (row-major) position. */
@@ -704,6 +751,12 @@ final class EighthScaleJpeg {
             int c = i % 8;
             USED_BY_2X2[i] = (r < 2 || r % 2 == 1) && (c < 2 || c % 2 == 1);
         }
+    }
+
+    /** The coefficients an AC symbol advances: its run + 1, 16 for ZRL, 64 (to the end) for end of block. */
+    private static int advance(int sym) {
+        int run = sym >> 4;
+        return (sym & 15) != 0 ? run + 1 : run == 15 ? 16 : 64;
     }
 
     /** The index of the next 0xFF byte in b[from, to), or to. */

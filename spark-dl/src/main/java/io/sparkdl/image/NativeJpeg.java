@@ -145,8 +145,7 @@ final class NativeJpeg {
                 }
                 int type = eighth.channels() == 1 ? opencv_core.CV_8UC1 : opencv_core.CV_8UC3;
                 try (Mat img = new Mat(eighth.height(), eighth.width(), type)) {
-                    img.data().put(eighth.data());
-                    return resized(img, height, width);
+                    return resized(put(img, eighth.data()), height, width);
                 }
             }
         }

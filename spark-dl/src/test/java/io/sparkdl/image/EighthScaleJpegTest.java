@@ -165,6 +165,12 @@ class EighthScaleJpegTest {
                     "data that ends early");
             assertNull(EighthScaleJpeg.decode(Arrays.copyOf(plain, 200), false), "headers only");
             assertNull(EighthScaleJpeg.decode(new byte[]{(byte) 0xFF, (byte) 0xD8, (byte) 0xFF}, false), "no frame");
+            assertNull(EighthScaleJpeg.decode(Arrays.copyOf(plain, plain.length - 2), false), "no end of image");
+            byte[] strayRestart = plain.clone();
+            int data = indexOf(plain, 0xDA, 0) + 40;
+            strayRestart[data] = (byte) 0xFF;
+            strayRestart[data + 1] = (byte) 0xD0;
+            assertNull(EighthScaleJpeg.decode(strayRestart, false), "a restart marker in a file without restarts");
 
             byte[] restarts = encode(img, opencv_imgcodecs.IMWRITE_JPEG_RST_INTERVAL, 2);
             assertNotNull(EighthScaleJpeg.decode(restarts, false));
